@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+// dimr-eval: layers, bottom to top (imports point down only):
+//   C wrappers (CBLAS, CJPEG, CPNG, CFFTW) → TensorCore → TensorIO
+//   → InceptionNet / DiMRTrainer / Distortion → Eval → dimr-eval (executable)
+import PackageDescription
+
+let optimize: [SwiftSetting] = []  // release builds use -O with whole-module optimisation; shape checks stay on
+
+let package = Package(
+    name: "dimr-eval",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "dimr-eval", targets: ["dimr-eval"]),
+        .library(name: "Eval", targets: ["Eval"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        // OpenBLAS + LAPACKE, loaded with dlopen after the core type is chosen (see native_blas.c).
+        .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),  // libjpeg-dev
+        .systemLibrary(name: "CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CFFTW", providers: [.apt(["libfftw3-dev"])]),
+
+        .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: optimize),
+        .target(name: "TensorIO", dependencies: [
+            "TensorCore", "CJPEG", "CPNG", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], swiftSettings: optimize),
+
+        .target(name: "InceptionNet", dependencies: ["TensorCore", "TensorIO"], swiftSettings: optimize),
+        .target(name: "DiMRTrainer", dependencies: ["TensorCore", "TensorIO"], swiftSettings: optimize),
+        .target(name: "Distortion", dependencies: ["TensorCore", "TensorIO", "CFFTW", "InceptionNet"],
+                swiftSettings: optimize),
+        .target(name: "Eval", dependencies: [
+            "TensorCore", "TensorIO", "InceptionNet", "DiMRTrainer", "Distortion",
+            .product(name: "Numerics", package: "swift-numerics"),
+        ], swiftSettings: optimize),
+
+        .executableTarget(name: "dimr-eval", dependencies: [
+            "Eval", "TensorCore", "TensorIO", "InceptionNet", "DiMRTrainer", "Distortion",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: optimize),
+
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"]),
+        .testTarget(name: "InceptionNetTests", dependencies: ["InceptionNet", "TensorIO"]),
+        .testTarget(name: "EvalTests", dependencies: ["Eval"]),
+        .testTarget(name: "DiMRTrainerTests", dependencies: ["DiMRTrainer"]),
+        .testTarget(name: "DistortionTests", dependencies: ["Distortion"]),
+        .testTarget(name: "CLITests", dependencies: ["dimr-eval"]),
+    ]
+)

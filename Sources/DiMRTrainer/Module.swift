@@ -1,0 +1,1 @@
+// DiMRTrainer module

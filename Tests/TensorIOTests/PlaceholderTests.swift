@@ -1,0 +1,4 @@
+import XCTest
+
+// PLACEHOLDER — delete once real tests exist in this target.
+final class TensorIOPlaceholderTests: XCTestCase {}
