@@ -41,6 +41,7 @@ let package = Package(
 
         .executableTarget(name: "dimr-eval", dependencies: [
             "Eval", "TensorCore", "TensorIO", "InceptionNet", "DiMRTrainer", "Distortion",
+            "CJPEG", "CPNG", "CFFTW",  // only to report their versions in `doctor`
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
@@ -51,5 +52,8 @@ let package = Package(
         .testTarget(name: "DiMRTrainerTests", dependencies: ["DiMRTrainer"]),
         .testTarget(name: "DistortionTests", dependencies: ["Distortion"]),
         .testTarget(name: "CLITests", dependencies: ["dimr-eval"]),
-    ]
+    ],
+    // Swift 5 language mode: the numeric kernels share raw buffers across threads by design
+    // (see Parallel.swift); strict-concurrency checking would only add wrappers around them.
+    swiftLanguageModes: [.v5]
 )

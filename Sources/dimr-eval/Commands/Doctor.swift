@@ -1,7 +1,117 @@
 import ArgumentParser
+import CFFTW
+import CJPEG
+import CPNG
+import Foundation
+import TensorCore
 
-// PLACEHOLDER — owned by a helper; replace entirely.
+/// What a bug report needs: versions, the BLAS core and threads, which weights were found, cache paths.
 struct Doctor: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "doctor", abstract: "Versions, BLAS core and threads, weights found, cache paths.")
-    func run() throws { throw ValidationError("`doctor` is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        abstract: "Versions, BLAS core and threads, weights found, cache paths.")
+
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Report: Codable {
+        var version: String
+        var swift: String
+        var cpu: String
+        var cores: Int
+        var blas: BLAS.Info
+        var libjpegTurbo: String
+        var libpng: String
+        var fftw: String
+        var cacheDirectory: String
+        var weights: [WeightsCandidate]
+    }
+
+    struct WeightsCandidate: Codable {
+        var path: String
+        var source: String
+        var exists: Bool
+        var bytes: Int?
+    }
+
+    func run() throws {
+        let report = Report(
+            version: dimrEvalVersion,
+            swift: swiftCompilerVersion,
+            cpu: cpuModelName(),
+            cores: ProcessInfo.processInfo.activeProcessorCount,
+            blas: BLAS.info,
+            libjpegTurbo: "\(LIBJPEG_TURBO_VERSION_NUMBER / 1_000_000).\(LIBJPEG_TURBO_VERSION_NUMBER / 1000 % 1000).\(LIBJPEG_TURBO_VERSION_NUMBER % 1000)",
+            libpng: String(cString: png_get_libpng_ver(nil)),
+            fftw: fftwVersion(),
+            cacheDirectory: cacheDirectory().path,
+            weights: weightsCandidates())
+        if json { print(try jsonString(report)); return }
+        print("dimr-eval \(report.version) (\(report.swift))")
+        print("CPU          \(report.cpu), \(report.cores) cores")
+        if report.blas.loaded {
+            let why = report.blas.coreFromUser ? "set by OPENBLAS_CORETYPE in your environment"
+                : report.blas.requestedCore.map { "chosen by dimr-eval for this CPU: \($0)" } ?? "OpenBLAS's own detection"
+            print("BLAS core    \(report.blas.core) (\(why)), \(report.blas.threads) threads")
+            print("BLAS build   \(report.blas.config)")
+        } else {
+            print("BLAS         NOT LOADED: \(report.blas.error ?? "?")")
+        }
+        print("libjpeg      libjpeg-turbo \(report.libjpegTurbo)")
+        print("libpng       \(report.libpng)")
+        print("FFTW         \(report.fftw)")
+        print("cache        \(report.cacheDirectory)")
+        for w in report.weights {
+            print("weights      \(w.exists ? "found  " : "missing") \(w.path) (\(w.source))")
+        }
+        if !report.weights.contains(where: { $0.exists }) {
+            print("             run scripts/setup.sh to fetch and verify the FID Inception weights")
+        }
+    }
+}
+
+let dimrEvalVersion = "0.1.0"
+
+#if compiler(>=6.3)
+let swiftCompilerVersion = "Swift 6.3+"
+#else
+let swiftCompilerVersion = "Swift 6.x"
+#endif
+
+func cacheDirectory() -> URL {
+    if let env = ProcessInfo.processInfo.environment["DIMR_EVAL_CACHE"], !env.isEmpty {
+        return URL(fileURLWithPath: env)
+    }
+    return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/dimr-eval")
+}
+
+func weightsCandidates() -> [Doctor.WeightsCandidate] {
+    var list: [(String, String)] = []
+    if let env = ProcessInfo.processInfo.environment["DIMR_EVAL_WEIGHTS"], !env.isEmpty { list.append((env, "DIMR_EVAL_WEIGHTS")) }
+    list.append((cacheDirectory().appendingPathComponent("default_1.pt").path, "scripts/setup.sh cache"))
+    let home = FileManager.default.homeDirectoryForCurrentUser.path
+    list.append((home + "/.cache/torch/hub/checkpoints/pt_inception-2015-12-05-6726825d.pth", "pytorch-fid cache"))
+    return list.map { path, source in
+        let attrs = try? FileManager.default.attributesOfItem(atPath: path)
+        return .init(path: path, source: source, exists: attrs != nil, bytes: (attrs?[.size] as? NSNumber)?.intValue)
+    }
+}
+
+func cpuModelName() -> String {
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
+    for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+        return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+    }
+    return "unknown"
+}
+
+func jsonString<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+/// `fftwf_version` is a C array of unknown size, which Swift cannot import; look the symbol up instead.
+func fftwVersion() -> String {
+    _ = fftwf_alignment_of(nil)  // keeps libfftw3f linked and loaded
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "fftwf_version") else { return "unknown" }
+    return String(cString: symbol.assumingMemoryBound(to: CChar.self))
 }
