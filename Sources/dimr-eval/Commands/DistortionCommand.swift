@@ -1,7 +1,282 @@
 import ArgumentParser
+import Distortion
+import Eval
+import Foundation
+import TensorIO
 
-// PLACEHOLDER — owned by a helper; replace entirely.
+/// `dimr-eval distortion score | train | compare`: the distortion rate of samples, measured by a
+/// classifier trained from the user's own reference images (see Sources/Distortion).
 struct DistortionCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "distortion", abstract: "Distortion rate of samples: score, train, compare.")
-    func run() throws { throw ValidationError("`distortion` is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "distortion",
+        abstract: "Distortion rate of samples: score, train, compare.",
+        discussion: """
+        A classifier flags low-fidelity samples (patch-grid seams, misplaced or repeated parts, bent \
+        geometry, torn texture). It is trained from a reference batch — real images are the clean class, \
+        synthetic distortions of them the distorted class — and its threshold is calibrated on held-out \
+        reference images at a chosen false-positive rate. The distortion rate is the share of samples \
+        over that threshold, with a bootstrap confidence interval.
+        """,
+        subcommands: [Score.self, TrainClassifier.self, Compare.self])
+}
+
+/// Options shared by the subcommands that need a classifier.
+struct ClassifierOptions: ParsableArguments {
+    @Option(help: "Reference images (ADM .npz, .npy or folder): the clean class. Needed unless --model is given.")
+    var ref: String?
+
+    @Option(help: "A classifier folder from `distortion train`. Without it one is trained from --ref and cached.")
+    var model: String?
+
+    @Option(help: "Features when training: auto (Inception when its weights are found, else hand-made), inception, handcrafted.")
+    var features: FeatureChoice = .auto
+
+    @Option(help: "Inception weights (default: the usual search, see `dimr-eval doctor`).")
+    var weights: String?
+
+    @Option(help: "False-positive rate on clean reference images that sets the threshold.")
+    var fpr: Double = 0.05
+
+    @Option(help: "Seed for data splits, synthetic distortions and the bootstrap.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Most reference images used for training (a seeded random subset of larger batches).")
+    var maxReference: Int = 600
+
+    func validate() throws {
+        guard fpr > 0 && fpr < 0.5 else { throw ValidationError("--fpr must be in (0, 0.5), got \(fpr)") }
+        guard maxReference >= DistortionTrainingOptions.minimumReferenceImages else {
+            throw ValidationError("--max-reference must be at least \(DistortionTrainingOptions.minimumReferenceImages)")
+        }
+    }
+
+    var trainingOptions: DistortionTrainingOptions {
+        var options = DistortionTrainingOptions()
+        options.falsePositiveRate = fpr
+        options.seed = seed
+        options.maxReferenceImages = maxReference
+        return options
+    }
+
+    /// The feature provider named by a model card or chosen by --features.
+    func provider(named name: String? = nil) throws -> FeatureProvider {
+        let wanted: FeatureChoice = switch name {
+        case nil: features
+        case HandcraftedFeatures.providerName?: .handcrafted
+        case InceptionDistortionFeatures.providerName?: .inception
+        case let other?: throw ValidationError("the classifier uses features '\(other)', which this dimr-eval does not know")
+        }
+        switch wanted {
+        case .handcrafted: return HandcraftedFeatures()
+        case .inception: return try InceptionDistortionFeatures(weights: weights.map { URL(fileURLWithPath: $0) })
+        case .auto:
+            do { return try InceptionDistortionFeatures(weights: weights.map { URL(fileURLWithPath: $0) }) } catch {
+                warn("Inception weights not available (\(error)); using the hand-made spectral and pixel features")
+                return HandcraftedFeatures()
+            }
+        }
+    }
+
+    /// The classifier from --model, or one trained from --ref (cached under the dimr-eval cache).
+    func classifier() throws -> (DistortionClassifier, FeatureProvider, String) {
+        if let model {
+            let classifier = try DistortionClassifier.load(from: URL(fileURLWithPath: model))
+            return (classifier, try provider(named: classifier.card.featureProvider), model)
+        }
+        guard let ref else { throw ValidationError("give --ref REFERENCE (to train a classifier) or --model MODEL_DIR") }
+        let refURL = URL(fileURLWithPath: ref)
+        let source = try openImageSource(refURL)
+        let provider = try provider()
+        let key = cacheKey(refURL, provider: provider.name)
+        let cached = cacheDirectory().appendingPathComponent("distortion").appendingPathComponent(key)
+        if let classifier = try? DistortionClassifier.load(from: cached) {
+            warn("using the cached classifier \(cached.path) (trained from \(ref))")
+            return (classifier, provider, cached.path)
+        }
+        warn("training a distortion classifier from \(ref) (cached in \(cached.path) for next time)")
+        let classifier = try trainDistortionClassifier(reference: source, features: provider, options: trainingOptions, log: warn)
+        try classifier.save(to: cached)
+        warn(String(format: "classifier: held-out kinds AUC %.3f, clean test images flagged %.1f%% (FPR %.1f%%)",
+                    classifier.card.heldOutSummary.auc, classifier.card.testCleanRate * 100, fpr * 100))
+        return (classifier, provider, cached.path)
+    }
+
+    /// Identifies a trained classifier: the reference (path, size, modification time) and every setting.
+    private func cacheKey(_ url: URL, provider: String) -> String {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+        let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let text = [url.standardizedFileURL.path, "\(size)", "\(modified)", provider, "\(seed)", "\(fpr)", "\(maxReference)",
+                    DistortionModelCard.currentFormat].joined(separator: "|")
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(format: "%016llx", h)
+    }
+}
+
+enum FeatureChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, inception, handcrafted
+}
+
+/// Prints to stderr (stdout stays clean for --json).
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+func percent(_ v: Double) -> String { String(format: "%.1f%%", v * 100) }
+
+extension DistortionCommand {
+    struct Score: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Distortion rate of a batch of samples, with a bootstrap CI.")
+
+        @Argument(help: "Samples: an ADM .npz, a .npy or a folder of images.") var samples: String
+        @OptionGroup var classifier: ClassifierOptions
+        @Flag(help: "Print JSON.") var json = false
+        @Flag(help: "Include p(distorted) of every sample in the JSON.") var perImage = false
+        @Option(help: "Write a PNG grid of the K most distorted samples.") var worst: Int = 0
+        @Option(help: "Where the grid of the most distorted samples goes.") var worstGrid: String = "worst.png"
+        @Option(help: "Bootstrap resamples for the confidence interval.") var bootstrap: Int = 1000
+
+        func validate() throws {
+            guard worst >= 0 else { throw ValidationError("--worst must be ≥ 0") }
+            guard bootstrap >= 100 else { throw ValidationError("--bootstrap must be at least 100") }
+        }
+
+        func run() throws {
+            let (model, provider, modelPath) = try classifier.classifier()
+            var options = DistortionScoringOptions()
+            options.seed = classifier.seed
+            options.bootstrapResamples = bootstrap
+            options.keepWorst = worst
+            options.perImage = perImage
+            let (score, worstSamples) = try scoreDistortion(samples: try openImageSource(URL(fileURLWithPath: samples)),
+                                                            classifier: model, features: provider, options: options)
+            if worst > 0 {
+                let grid = makeImageGrid(worstSamples.map(\.image), columns: Int(Double(worstSamples.count).squareRoot().rounded(.up)))
+                try writeAtomically(try encodePNG(grid), to: URL(fileURLWithPath: worstGrid))
+            }
+            if json {
+                print(try jsonString(score))
+                return
+            }
+            print("distortion rate \(percent(score.distortionRate))  (\(Int(score.confidence * 100))% CI \(percent(score.ciLow))–\(percent(score.ciHigh)))")
+            print("  \(score.flagged) of \(score.count) samples over threshold \(String(format: "%.4f", score.threshold)) " +
+                  "(chosen for \(percent(score.falsePositiveRate)) false positives on clean reference images)")
+            print("  classifier \(modelPath), features \(score.featureProvider), image size \(score.imageSize)")
+            for note in score.notes { print("  note: \(note)") }
+            if worst > 0 { print("  the \(worstSamples.count) most distorted samples: \(worstGrid)") }
+        }
+    }
+
+    struct TrainClassifier: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "train", abstract: "Train and save a distortion classifier.")
+
+        @OptionGroup var classifier: ClassifierOptions
+        @Option(name: .customLong("labelled-folder"), help: "Human-labelled images, clean=DIR or distorted=DIR (repeatable).")
+        var labelledFolders: [String] = []
+        @Option(name: .shortAndLong, help: "Output folder (classifier.safetensors + card.json).") var output: String
+        @Flag(help: "Print the model card as JSON.") var json = false
+
+        func run() throws {
+            guard let ref = classifier.ref else { throw ValidationError("--ref REFERENCE is required") }
+            var labelled: LabelledImages?
+            if !labelledFolders.isEmpty {
+                var clean: [RGBImage] = [], distorted: [RGBImage] = [], sources: [String: String] = [:]
+                for item in labelledFolders {
+                    let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard parts.count == 2, ["clean", "distorted"].contains(parts[0]) else {
+                        throw ValidationError("--labelled-folder takes clean=DIR or distorted=DIR, got '\(item)'")
+                    }
+                    let images = try LoadedImages(openImageSource(URL(fileURLWithPath: parts[1]))).images
+                    if parts[0] == "clean" { clean += images } else { distorted += images }
+                    sources[parts[0]] = [sources[parts[0]], parts[1]].compactMap { $0 }.joined(separator: ", ")
+                }
+                guard clean.count >= 4, distorted.count >= 4 else {
+                    throw ValidationError("labelled folders need at least 4 clean and 4 distorted images (found \(clean.count) and \(distorted.count))")
+                }
+                labelled = LabelledImages(clean: clean, distorted: distorted, sources: sources)
+            }
+            let provider = try classifier.provider()
+            let model = try trainDistortionClassifier(reference: try openImageSource(URL(fileURLWithPath: ref)), labelled: labelled,
+                                                      features: provider, options: classifier.trainingOptions,
+                                                      log: json ? { _ in } : warn)
+            try model.save(to: URL(fileURLWithPath: output))
+            if json { print(try jsonString(model.card)); return }
+            printCard(model.card, path: output)
+        }
+
+        func printCard(_ card: DistortionModelCard, path: String) {
+            print("saved \(path)/\(DistortionClassifier.weightsFile) and \(path)/\(DistortionClassifier.cardFile)")
+            print("features \(card.featureProvider) (\(card.featureCount)), images \(card.imageWidth)x\(card.imageHeight), " +
+                  "reference split \(card.split.train) train / \(card.split.calibration) calibration / \(card.split.test) test")
+            print("threshold \(String(format: "%.4f", card.threshold)) for \(percent(card.falsePositiveRate)) false positives; " +
+                  "clean test images flagged: \(percent(card.testCleanRate))")
+            print("kind                 held out  count  detected  bal.acc   AUC")
+            for r in card.perKind + [card.trainingSummary, card.heldOutSummary] {
+                print(r.kind.padding(toLength: 20, withPad: " ", startingAt: 0) + "  " + (r.heldOut ? "yes" : "no ").padding(toLength: 8, withPad: " ", startingAt: 0)
+                      + String(format: "%6d  %7.1f%%  %6.1f%%  %.3f", r.count, r.detectionRate * 100, r.balancedAccuracy * 100, r.auc))
+            }
+            for note in card.notes { print("note: \(note)") }
+        }
+    }
+
+    struct Compare: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Distortion rates of several sample batches with CIs, pairwise tests and a bar chart.")
+
+        @Argument(help: "Sample batches (ADM .npz, .npy or folders).") var samples: [String]
+        @OptionGroup var classifier: ClassifierOptions
+        @Option(help: "Comma-separated names, one per batch (default: file names).") var labels: String?
+        @Option(name: .shortAndLong, help: "Write the bar chart as SVG.") var output: String?
+        @Option(help: "Write the bar chart as PNG.") var png: String?
+        @Option(help: "Write the comparison as JSON (for `dimr-eval report --compare`).") var saveJson: String?
+        @Flag(help: "Print JSON.") var json = false
+        @Option(help: "Bootstrap resamples for each confidence interval.") var bootstrap: Int = 1000
+
+        func validate() throws {
+            guard samples.count >= 2 else { throw ValidationError("compare needs at least two sample batches") }
+            if let labels, labels.split(separator: ",", omittingEmptySubsequences: false).count != samples.count {
+                throw ValidationError("--labels has \(labels.split(separator: ",").count) names for \(samples.count) batches")
+            }
+        }
+
+        func run() throws {
+            let names = labels.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
+                ?? samples.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
+            let (model, provider, _) = try classifier.classifier()
+            var options = DistortionScoringOptions()
+            options.seed = classifier.seed
+            options.bootstrapResamples = bootstrap
+            let scores = try samples.map { path in
+                try scoreDistortion(samples: try openImageSource(URL(fileURLWithPath: path)), classifier: model, features: provider,
+                                    options: options).score
+            }
+            let comparison = DistortionComparison(labels: names, scores: scores)
+            let bars = zip(names, scores).map { IntervalBar(label: $0, value: $1.distortionRate, low: $1.ciLow, high: $1.ciHigh) }
+            let title = "Distortion rate (\(Int(options.confidence * 100))% bootstrap CI)"
+            if let output {
+                try writeAtomically(Data(standaloneSVG(svgBarChart(bars, title: title, yLabel: "distortion rate")).utf8),
+                                    to: URL(fileURLWithPath: output))
+            }
+            if let png {
+                try writeAtomically(try encodePNG(rasterBarChart(bars, title: title, yLabel: "distortion rate")), to: URL(fileURLWithPath: png))
+            }
+            if let saveJson { try writeAtomically(Data(try jsonString(comparison).utf8), to: URL(fileURLWithPath: saveJson)) }
+            if json { print(try jsonString(comparison)); return }
+            let width = max(8, names.map(\.count).max() ?? 8)
+            print("model".padding(toLength: width, withPad: " ", startingAt: 0) + "  samples  flagged    rate   \(Int(options.confidence * 100))% CI")
+            for (name, s) in zip(names, scores) {
+                print(name.padding(toLength: width, withPad: " ", startingAt: 0)
+                      + String(format: "  %7d  %7d  %6.1f%%  [%.1f%%, %.1f%%]", s.count, s.flagged, s.distortionRate * 100, s.ciLow * 100, s.ciHigh * 100))
+            }
+            print("pairwise two-proportion z-tests (Holm-adjusted):")
+            for p in comparison.pairs {
+                print(String(format: "  %@ vs %@: %+.1f points, z = %.2f, p = %.3g (Holm %.3g)%@", p.a, p.b, p.difference * 100, p.z, p.p, p.pHolm,
+                             p.significant ? ", significant at 5%" : ""))
+            }
+            for note in Set(scores.flatMap(\.notes)).sorted() { print("note: \(note)") }
+            if let output { print("chart: \(output)") }
+            if let png { print("chart: \(png)") }
+        }
+    }
 }

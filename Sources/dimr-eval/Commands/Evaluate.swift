@@ -1,7 +1,98 @@
 import ArgumentParser
+import Eval
+import Foundation
+import TensorCore
 
-// PLACEHOLDER — owned by a helper; replace entirely.
+/// `dimr-eval eval SAMPLES REF`: ADM's table (IS, FID, sFID, precision, recall) plus density,
+/// coverage and KID, from one feature pass over each input.
 struct Evaluate: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "eval", abstract: "Every metric in one pass: FID, sFID, IS, precision, recall, density, coverage, KID.")
-    func run() throws { throw ValidationError("`eval` is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Every metric in one pass: FID, sFID, IS, precision, recall, density, coverage, KID.",
+        discussion: """
+        SAMPLES and REF: ADM batches (.npz, arr_0 uint8 NHWC), .npy, image folders or features files;
+        REF may also be an ADM reference batch holding arr_0 and precomputed mu/sigma/mu_s/sigma_s
+        (the statistics serve FID/sFID, the images precision/recall — as ADM's evaluator), or a
+        statistics file (then only FID/sFID). IS needs weights with the 1008-class head (pytorch-fid's
+        .pth); with the default TorchScript weights it is null with the reason.
+        """)
+
+    @Argument(help: "Generated samples.") var samples: String
+    @Argument(help: "Reference batch.") var reference: String
+    @OptionGroup var inception: InceptionOptions
+    @Option(help: "Neighbourhood size of precision/recall (ADM: 3).") var k = 3
+    @Option(name: .customLong("density-k"), help: "Neighbourhood size of density/coverage (prdc: 5).") var densityK = 5
+    @Option(name: .customLong("pr-precision"), help: "Distance arithmetic for precision/recall: fp32, or fp16 as ADM's GPU evaluator.")
+    var prPrecision: DistancePrecision = .fp32
+    @Option(name: .customLong("kid-subsets"), help: "KID: number of random subsets.") var kidSubsets = 100
+    @Option(name: .customLong("kid-subset-size"), help: "KID: images per subset (capped at the smaller set).") var kidSubsetSize = 1000
+    @Option(help: "KID: seed of numpy's RandomState for the subsets.") var seed: UInt32 = 0
+    @Option(name: .customLong("is-splits"), help: "IS: number of consecutive splits (ADM: 10 of 5000 at 50k).") var isSplits = 10
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard k >= 1, densityK >= 1 else { throw ValidationError("--k and --density-k must be at least 1") }
+        guard kidSubsets >= 1, kidSubsetSize >= 2 else { throw ValidationError("--kid-subsets must be ≥ 1 and --kid-subset-size ≥ 2") }
+        guard isSplits >= 1 else { throw ValidationError("--is-splits must be at least 1") }
+    }
+
+    func run() throws {
+        let provider = inception.provider()
+        let fake = try side(EvalInput(URL(fileURLWithPath: samples)), provider)
+        let real = try side(EvalInput(URL(fileURLWithPath: reference)), provider)
+        var fc: Tensor?
+        var note = ""
+        do {
+            let extractor = try provider.get()
+            fc = extractor.fcWeight
+            if fc == nil {
+                note = "the weights (\(extractor.weights.url.lastPathComponent)) have no 1008-class head; pass --weights pt_inception-2015-12-05-6726825d.pth (pytorch-fid) for IS"
+            }
+        } catch {
+            note = "no Inception weights to take the 1008-class head from: \(error)"
+        }
+        var settings = MetricSuite.Settings()
+        settings.k = k; settings.densityK = densityK; settings.distancePrecision = prPrecision
+        settings.kidSubsets = kidSubsets; settings.kidSubsetSize = kidSubsetSize; settings.kidSeed = seed
+        settings.isSplits = isSplits
+        let report = try MetricSuite.evaluate(samples: fake, reference: real, fcWeight: fc, fcNote: note, settings: settings)
+        if json { print(try jsonString(report)); return }
+        print(table(report))
+    }
+
+    /// Statistics as ADM reads them (precomputed when present), features when the input has them.
+    private func side(_ input: EvalInput, _ provider: ExtractorProvider) throws -> MetricSuite.Side {
+        let description = "\(input.url.lastPathComponent) (\(input.kindDescription))"
+        guard input.hasFeatures || input.hasImages else {
+            return MetricSuite.Side(statistics: try StatisticsFile.read(input.url), features: nil, description: description)
+        }
+        let loaded = try input.features(provider)
+        let statistics = input.hasStatistics ? try StatisticsFile.read(input.url)
+            : try StatisticsFile(pool: loaded.poolMoments, spatial: loaded.spatialMoments)
+        return MetricSuite.Side(statistics: statistics, features: loaded.pool, description: description)
+    }
+
+    private func table(_ r: MetricSuite.Report) -> String {
+        func f(_ x: Double?, _ digits: Int = 4) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "n/a" }
+        var lines = [
+            "samples:   \(r.samples), \(r.sampleCount.map(String.init) ?? "?") images",
+            "reference: \(r.reference), \(r.referenceCount.map(String.init) ?? "?") images",
+            "Inception Score: \(f(r.inceptionScore)) ± \(f(r.inceptionScoreStd))" + (r.inceptionScoreNote.map { "  (\($0))" } ?? ""),
+            "FID: \(f(r.fid))",
+            "sFID: \(f(r.sfid))" + (r.sfidNote.map { "  (\($0))" } ?? ""),
+            "Precision: \(f(r.precision))",
+            "Recall: \(f(r.recall))",
+            "Density: \(f(r.density))",
+            "Coverage: \(f(r.coverage))",
+            "KID: \(f(r.kid, 6)) ± \(f(r.kidStd, 6))",
+        ]
+        if let note = r.neighbourNote { lines.append("(\(note))") }
+        let s = r.settings
+        lines.append("settings: k=\(s.k) (precision/recall, \(s.distancePrecision.rawValue)), density/coverage k=\(s.densityK), "
+                     + "KID \(s.kidSubsets) subsets of \(s.kidSubsetSize), seed \(s.kidSeed), IS \(s.isSplits) splits; "
+                     + String(format: "%.1f s", r.seconds))
+        return lines.joined(separator: "\n")
+    }
 }
+
+extension DistancePrecision: ExpressibleByArgument {}

@@ -1,7 +1,55 @@
 import ArgumentParser
+import Eval
+import Foundation
+import InceptionNet
 
-// PLACEHOLDER — owned by a helper; replace entirely.
+/// `dimr-eval fid A B`: Fréchet Inception Distance between two inputs of any kind.
 struct Fid: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "fid", abstract: "Fréchet Inception Distance between two inputs.")
-    func run() throws { throw ValidationError("`fid` is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "fid",
+        abstract: "Fréchet Inception Distance between two inputs.",
+        discussion: """
+        Each side may be an ADM batch (.npz with arr_0, uint8 NHWC), a .npy of images, a folder of
+        JPEG/PNG images, a features file (pool, spatial) or a statistics file (mu, sigma — e.g. ADM's
+        VIRTUAL_imagenet256_labeled.npz or pytorch-fid's stats). When a file holds precomputed
+        statistics they are used as they are (as ADM's evaluator does).
+        """)
+
+    @Argument(help: "First input.") var a: String
+    @Argument(help: "Second input.") var b: String
+    @OptionGroup var inception: InceptionOptions
+    @Flag(help: "Print JSON: {\"fid\": …}.") var json = false
+
+    struct Output: Encodable { var fid: Double }
+
+    func run() throws {
+        let provider = inception.provider()
+        let first = try EvalInput(URL(fileURLWithPath: a)).statistics(provider)
+        let second = try EvalInput(URL(fileURLWithPath: b)).statistics(provider)
+        guard first.pool.dimension == second.pool.dimension else {
+            throw ValidationError("\(a) has \(first.pool.dimension)-d statistics but \(b) has \(second.pool.dimension)-d; FID compares features of the same layer (pool3: 2048)")
+        }
+        let fid = try frechetDistance(first.pool, second.pool)
+        if json { print(try jsonString(Output(fid: fid))) } else { print(String(format: "FID: %.6f", fid)) }
+    }
 }
+
+/// How images become features, shared by every command that may read images.
+struct InceptionOptions: ParsableArguments {
+    @Option(help: "Inception weights: TorchScript default_1.pt, pytorch-fid's .pth or a dimr-eval safetensors export (default: the cached default_1.pt).")
+    var weights: String?
+    @Option(help: "Resize to 299: adm (TF-1 legacy bilinear, the default), clean (clean-fid PIL bicubic) or pytorch (half-pixel bilinear).")
+    var resize: ResizeMode = .adm
+    @Option(name: .customLong("batch-size"), help: "Images per network batch.") var batchSize = 16
+
+    func provider(progress: Bool = true) -> ExtractorProvider {
+        ExtractorProvider(weights: weights.map { URL(fileURLWithPath: $0) }, resize: resize, batchSize: batchSize, progress: progress)
+    }
+
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+    }
+}
+
+/// Declared here for every command that takes --resize (Features.swift relies on it).
+extension ResizeMode: ExpressibleByArgument {}

@@ -1,0 +1,90 @@
+import Foundation
+import TensorCore
+
+/// The three architectures this package trains.
+public enum Architecture: String, Codable, CaseIterable, Sendable {
+    case dimr, dit, uvit
+}
+
+/// A noise-prediction network ε_θ(x_t, t, y).
+public protocol DenoisingModel: AnyObject {
+    var config: ModelConfig { get }
+    var parameters: ParameterStore { get }
+
+    /// x: (B, C, H, W) noisy images; times: B continuous timestep indices in [0, 999];
+    /// labels: B classes in 0...numClasses, where numClasses means "no class" (classifier-free guidance).
+    /// → ε predictions, coarsest first, finest (full resolution) last; one per branch for DiMR.
+    func predict(_ x: Variable, times: [Float], labels: [Int], tape: Tape) -> [Variable]
+}
+
+/// Everything needed to rebuild a model (saved in every checkpoint).
+public struct ModelConfig: Codable, Equatable, Sendable {
+    public var architecture: Architecture
+    public var preset: String
+    public var imageSize: Int
+    public var channels: Int
+    public var numClasses: Int
+    public var dimr: DiMRConfig?
+    public var dit: DiTConfig?
+    public var uvit: UViTConfig?
+
+    /// Weight of each prediction's term in the loss, coarsest first (one 1 for single-output models).
+    public var lossWeights: [Float] { dimr?.lossWeights ?? [1] }
+}
+
+public enum ModelError: Error, CustomStringConvertible {
+    case unknownPreset(Architecture, String, available: [String])
+    case badConfig(String)
+    public var description: String {
+        switch self {
+        case .unknownPreset(let a, let p, let available):
+            return "no preset '\(p)' for \(a.rawValue); available: \(available.joined(separator: ", "))"
+        case .badConfig(let m): return m
+        }
+    }
+}
+
+/// A model's preset configuration by name (`tiny`, `small`, … — the lists are at the end of each model file).
+public func modelConfig(_ architecture: Architecture, preset: String, imageSize: Int = 32, channels: Int = 3,
+                        numClasses: Int = 10) throws -> ModelConfig {
+    var c = ModelConfig(architecture: architecture, preset: preset, imageSize: imageSize, channels: channels, numClasses: numClasses)
+    switch architecture {
+    case .dimr:
+        guard let p = DiMRConfig.presets[preset] else { throw ModelError.unknownPreset(architecture, preset, available: DiMRConfig.presets.keys.sorted()) }
+        c.dimr = p
+    case .dit:
+        guard let p = DiTConfig.presets[preset] else { throw ModelError.unknownPreset(architecture, preset, available: DiTConfig.presets.keys.sorted()) }
+        c.dit = p
+    case .uvit:
+        guard let p = UViTConfig.presets[preset] else { throw ModelError.unknownPreset(architecture, preset, available: UViTConfig.presets.keys.sorted()) }
+        c.uvit = p
+    }
+    try validate(c)
+    return c
+}
+
+func validate(_ c: ModelConfig) throws {
+    func patchFits(_ p: Int, _ what: String) throws {
+        if p < 1 || c.imageSize % p != 0 {
+            throw ModelError.badConfig("\(what): patch size \(p) does not divide the image size \(c.imageSize)")
+        }
+    }
+    if let d = c.dit { try patchFits(d.patch, "DiT") }
+    if let u = c.uvit { try patchFits(u.patch, "U-ViT") }
+    if let m = c.dimr {
+        if m.lossWeights.count != m.branches.count {
+            throw ModelError.badConfig("DiMR: \(m.branches.count) branches but \(m.lossWeights.count) loss weights")
+        }
+        for (i, b) in m.branches.enumerated() { try patchFits(b.patch, "DiMR branch \(i)") }
+    }
+}
+
+/// Builds the model a config describes, parameters initialised from `seed`.
+public func makeModel(_ config: ModelConfig, seed: UInt64) throws -> DenoisingModel {
+    try validate(config)
+    switch config.architecture {
+    case .dimr: return DiMR(config, seed: seed)
+    case .dit: return DiT(config, seed: seed)
+    case .uvit: return UViT(config, seed: seed)
+    }
+}

@@ -1,0 +1,259 @@
+import Foundation
+import TensorCore
+import TensorIO
+
+/// How to train (saved with every checkpoint; a resumed run must use the same).
+public struct TrainConfig: Codable, Equatable, Sendable {
+    public var seed: UInt64 = 0
+    public var batchSize = 32
+    public var steps = 2000
+    public var optimizer = OptimizerConfig()
+    public var emaRate: Float = 0.999
+    /// probability of replacing a label by "no class" (classifier-free guidance training)
+    public var labelDropout: Float = 0.1
+    public var schedule: NoiseSchedule.Kind = .linear
+    /// write a checkpoint, sample and score every this many steps (0: only at the end)
+    public var evalEvery = 500
+    /// samples drawn for each evaluation
+    public var evalSamples = 256
+    public var evalSampling = SamplingOptions(sampler: .dpmSolver, steps: 10, order: 2)
+    public var keepCheckpoints = 3
+
+    public init() {}
+}
+
+/// One line of the training log.
+public struct StepLog: Codable, Sendable {
+    public var step: Int
+    public var loss: Float
+    /// each prediction's MSE (coarsest first), before the loss weights
+    public var lossTerms: [Float]
+    public var gradientNorm: Float
+    public var learningRate: Float
+    public var stepsPerSecond: Double
+    public var imagesPerSecond: Double
+    public var elapsedSeconds: Double
+}
+
+/// What the evaluation hook receives: the samples of one checkpoint.
+public struct EvaluationRequest {
+    public var step: Int
+    public var samples: [RGBImage]
+    public var labels: [Int]
+    public var data: TrainingData
+    public var runFolder: URL
+}
+
+/// Scores a checkpoint's samples (FID, IS, precision/recall, …). The trainer does not know how:
+/// the CLI supplies this, so DiMRTrainer never depends on the metrics code.
+public typealias EvaluationHook = (EvaluationRequest) throws -> [String: Double]
+
+/// The training loop: data → noising → model → (multi-scale) ε loss → backward → clip → AdamW →
+/// EMA; checkpoints, samples and scores on a schedule.
+public final class Trainer {
+    public let model: DenoisingModel
+    public let data: TrainingData
+    public let config: TrainConfig
+    public let schedule: NoiseSchedule
+    public let runFolder: URL
+    public let optimizer: AdamW
+    public let ema: ExponentialMovingAverage
+    public private(set) var step = 0
+    public private(set) var dataPosition = 0
+    private var rng: SplitMix64
+
+    public init(model: DenoisingModel, data: TrainingData, config: TrainConfig, runFolder: URL) throws {
+        guard data.imageSize == model.config.imageSize, data.numClasses <= model.config.numClasses else {
+            throw ModelError.badConfig("data (\(data.imageSize)×\(data.imageSize), \(data.numClasses) classes) does not fit the model (\(model.config.imageSize)×\(model.config.imageSize), \(model.config.numClasses) classes)")
+        }
+        self.model = model
+        self.data = data
+        self.config = config
+        self.schedule = NoiseSchedule(config.schedule)
+        self.runFolder = runFolder
+        optimizer = AdamW(config.optimizer, parameters: model.parameters)
+        ema = ExponentialMovingAverage(rate: config.emaRate, parameters: model.parameters)
+        rng = SplitMix64(seed: config.seed, stream: "training")
+    }
+
+    /// Continues from the run folder's latest checkpoint (model, EMA, optimiser moments, step,
+    /// data position, RNG), so the run proceeds exactly as if it had never stopped.
+    public func resume() throws {
+        let (state, folder) = try Checkpoint.loadState(runFolder)
+        guard state.model == model.config else {
+            throw CheckpointError(file: folder.appendingPathComponent("latest.json").path, field: "model",
+                                  expected: "the same model as this run (\(model.config.architecture.rawValue) \(model.config.preset))",
+                                  found: "\(state.model.architecture.rawValue) \(state.model.preset) with other settings")
+        }
+        let url = folder.appendingPathComponent(state.weights)
+        let tensors = try readSafetensors(url)
+        try model.parameters.load(tensors, prefix: "model.", source: url.path)
+        try ema.load(tensors, source: url.path)
+        try optimizer.load(tensors, step: state.optimizerStep, source: url.path)
+        step = state.step
+        dataPosition = state.dataPosition
+        rng = state.rng
+    }
+
+    /// One optimisation step on the next batch. Returns the loss and its terms.
+    @discardableResult
+    public func trainStep() -> (loss: Float, terms: [Float], gradientNorm: Float) {
+        let b = config.batchSize, c = model.config
+        var (x, labels) = data.batch(at: dataPosition, count: b)
+        dataPosition += b
+        // Randomness, always drawn in this order: label dropout, timesteps, noise.
+        labels = labels.map { rng.uniform() < Double(config.labelDropout) ? c.numClasses : $0 }
+        let steps = (0..<b).map { _ in rng.below(schedule.steps) }
+        let noise = Tensor(uninitialized: x.shape)
+        rng.fillNormal(noise.data, count: noise.count)
+        let per = x.count / b
+        for i in 0..<b { schedule.addNoise(x.data + i * per, noise: noise.data + i * per, count: per, step: steps[i]) }
+
+        let tape = Tape()
+        let predictions = model.predict(Variable(x), times: steps.map(Float.init), labels: labels, tape: tape)
+        var terms: [Variable] = [], raw: [Float] = []
+        for (prediction, weight) in zip(predictions, c.lossWeights) {
+            let target = multiScaleTarget(noise, size: prediction.shape[3])
+            let term = tape.mse(prediction, target: target, weight: weight)
+            terms.append(term)
+            raw.append(term.value.data[0] / weight)
+        }
+        let loss = terms.count == 1 ? terms[0] : tape.sum(terms)
+        model.parameters.zeroGrads()
+        tape.backward(from: loss)
+        let norm = optimizer.update(model.parameters)
+        step += 1
+        ema.update(model.parameters, step: step)
+        return (loss.value.data[0], raw, norm)
+    }
+
+    /// Trains to `config.steps`, logging every `logEvery` steps and checkpointing/evaluating on schedule.
+    public func run(logEvery: Int = 10, log: (StepLog) -> Void, evaluationLog: ([String: JSONValue]) -> Void = { _ in },
+                    evaluate: EvaluationHook?) throws {
+        let start = Date()
+        var windowStart = Date(), windowSteps = 0
+        var lossSum: Double = 0, lossCount = 0
+        while step < config.steps {
+            let (loss, terms, norm) = trainStep()
+            windowSteps += 1
+            lossSum += Double(loss); lossCount += 1
+            if step % logEvery == 0 || step == config.steps {
+                let dt = Date().timeIntervalSince(windowStart)
+                log(StepLog(step: step, loss: loss, lossTerms: terms, gradientNorm: norm,
+                            learningRate: config.optimizer.learningRate(atStep: step - 1),
+                            stepsPerSecond: Double(windowSteps) / max(dt, 1e-9),
+                            imagesPerSecond: Double(windowSteps * config.batchSize) / max(dt, 1e-9),
+                            elapsedSeconds: Date().timeIntervalSince(start)))
+                windowStart = Date(); windowSteps = 0
+            }
+            let due = config.evalEvery > 0 ? step % config.evalEvery == 0 : false
+            if due || step == config.steps {
+                let meanLoss = Float(lossSum / Double(max(lossCount, 1)))
+                lossSum = 0; lossCount = 0
+                try saveCheckpoint(lastLoss: meanLoss)
+                var record: [String: JSONValue] = [
+                    "step": .number(Double(step)), "train_loss": .number(Double(meanLoss)),
+                    "elapsed_seconds": .number(Date().timeIntervalSince(start)),
+                    "checkpoint": .string(Checkpoint.fileName(step: step)),
+                ]
+                if let evaluate, config.evalSamples > 0 {
+                    let t0 = Date()
+                    let (images, labels) = sampleForEvaluation()
+                    record["sample_seconds"] = .number(Date().timeIntervalSince(t0))
+                    record["samples"] = .number(Double(images.count))
+                    record["sampler"] = .string("\(config.evalSampling.sampler.rawValue) \(config.evalSampling.steps) steps, cfg \(config.evalSampling.guidance.scale)")
+                    let t1 = Date()
+                    for (k, v) in try evaluate(EvaluationRequest(step: step, samples: images, labels: labels, data: data, runFolder: runFolder)) {
+                        record[k] = .number(v)
+                    }
+                    record["score_seconds"] = .number(Date().timeIntervalSince(t1))
+                } else {
+                    record["scores"] = .string("not computed (no evaluation hook)")
+                }
+                try appendJSONLine(record, to: runFolder.appendingPathComponent("metrics.jsonl"))
+                evaluationLog(record)
+                windowStart = Date()   // keep sampling time out of the step rate
+            }
+        }
+    }
+
+    public func saveCheckpoint(lastLoss: Float? = nil) throws {
+        let state = CheckpointState(model: model.config, training: config, step: step, dataPosition: dataPosition, rng: rng,
+                                    optimizerStep: optimizer.step, weights: Checkpoint.fileName(step: step),
+                                    parameterCount: model.parameters.count, lastLoss: lastLoss)
+        try Checkpoint.save(state, model: model, ema: ema, optimizer: optimizer, to: runFolder, keep: config.keepCheckpoints)
+    }
+
+    /// `evalSamples` images from the EMA weights, labels cycling through the classes, seeded by
+    /// the run's seed (the same noise at every checkpoint, so checkpoints compare fairly).
+    public func sampleForEvaluation() -> ([RGBImage], [Int]) {
+        let saved = model.parameters.snapshot()
+        for p in model.parameters.all { p.value.data.update(from: ema.weights[p.name]!.data, count: p.count) }
+        defer { for p in model.parameters.all { p.value.data.update(from: saved[p.name]!.data, count: p.count) } }
+        let n = config.evalSamples, classes = data.numClasses
+        let labels = (0..<n).map { $0 % classes }
+        var images: [RGBImage] = []
+        let batch = 64
+        for start in stride(from: 0, to: n, by: batch) {
+            let l = Array(labels[start..<min(n, start + batch)])
+            let x = generateSamples(model: model, schedule: schedule, labels: l, firstIndex: start, seed: config.seed ^ 0xE7A1,
+                                    options: config.evalSampling)
+            images += toImages(x)
+        }
+        return (images, labels)
+    }
+}
+
+/// ε at a prediction's resolution: the sum of each r×r block of the full-resolution noise,
+/// divided by r (unit variance again) — DiMR's `multi_scale_targets` with scale correction.
+/// noise: (B, C, H, W) → (B, C, size, size)
+public func multiScaleTarget(_ noise: Tensor, size: Int) -> Tensor {
+    let h = noise.shape[2]
+    if size == h { return noise }
+    let r = h / size, planes = noise.shape[0] * noise.shape[1]
+    let out = Tensor(zeros: [noise.shape[0], noise.shape[1], size, size])
+    for p in 0..<planes {
+        let src = noise.data + p * h * h, dst = out.data + p * size * size
+        for y in 0..<h { for x in 0..<h { dst[(y / r) * size + x / r] += src[y * h + x] } }
+        for i in 0..<(size * size) { dst[i] /= Float(r) }
+    }
+    return out
+}
+
+/// (B, 3, H, W) in [−1, 1] → 8-bit images, as ADM/DiT's sample scripts convert
+/// (((x + 1)·127.5) clamped to [0, 255] and truncated).
+public func toImages(_ x: Tensor) -> [RGBImage] {
+    let b = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
+    precondition(c == 3, "toImages: expected 3 channels, got \(x.shape)")
+    return (0..<b).map { i in
+        var pixels = [UInt8](repeating: 0, count: h * w * 3)
+        let src = x.data + i * 3 * h * w
+        for ch in 0..<3 {
+            for p in 0..<(h * w) { pixels[p * 3 + ch] = UInt8(max(0, min(255, (src[ch * h * w + p] + 1) * 127.5))) }
+        }
+        return RGBImage(width: w, height: h, pixels: pixels)
+    }
+}
+
+/// A JSON value for metrics lines (numbers, strings, nested objects).
+public enum JSONValue: Encodable, Sendable {
+    case number(Double), string(String), object([String: JSONValue])
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .number(let v): try v.isFinite ? c.encode(v) : c.encodeNil()
+        case .string(let s): try c.encode(s)
+        case .object(let o): try c.encode(o)
+        }
+    }
+}
+
+/// Appends one JSON line; the whole file is rewritten atomically so a crash never leaves half a line.
+public func appendJSONLine(_ record: [String: JSONValue], to url: URL) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    var data = FileManager.default.contents(atPath: url.path) ?? Data()
+    data.append(try encoder.encode(record))
+    data.append(0x0A)
+    try writeAtomically(data, to: url)
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Area under the ROC curve: the probability that a random positive scores above a random
+/// negative (ties count half), by the Mann–Whitney rank sum.
+public func areaUnderROC(positives: [Double], negatives: [Double]) -> Double {
+    guard !positives.isEmpty, !negatives.isEmpty else { return .nan }
+    var all = positives.map { ($0, true) } + negatives.map { ($0, false) }
+    all.sort { $0.0 < $1.0 }
+    var rankSum = 0.0, i = 0
+    while i < all.count {
+        var j = i
+        while j + 1 < all.count && all[j + 1].0 == all[i].0 { j += 1 }
+        let averageRank = Double(i + j) / 2 + 1  // ranks are 1-based; ties share the mean rank
+        for k in i...j where all[k].1 { rankSum += averageRank }
+        i = j + 1
+    }
+    let np = Double(positives.count), nn = Double(negatives.count)
+    return (rankSum - np * (np + 1) / 2) / (np * nn)
+}
+
+/// The threshold t such that at most `falsePositiveRate` of `cleanScores` lie strictly above it
+/// (the ⌈(1−α)n⌉-th smallest clean score). A sample is flagged when its score is > t.
+public func thresholdAtFalsePositiveRate(_ cleanScores: [Double], falsePositiveRate alpha: Double) -> Double {
+    precondition(!cleanScores.isEmpty, "threshold calibration needs clean scores")
+    precondition(alpha >= 0 && alpha < 1, "false-positive rate must be in [0, 1)")
+    let sorted = cleanScores.sorted()
+    let allowedAbove = Int((alpha * Double(sorted.count)).rounded(.down))
+    return sorted[sorted.count - 1 - allowedAbove]
+}
+
+/// A proportion with a bootstrap percentile interval.
+public struct ProportionEstimate: Codable, Sendable, Equatable {
+    public var rate: Double
+    public var low: Double
+    public var high: Double
+    public var count: Int
+    public var flagged: Int
+    public var confidence: Double
+    public var resamples: Int
+}
+
+/// Share of `flags` that are true, with a percentile bootstrap confidence interval: `resamples`
+/// resamples of the samples with replacement, drawn from a seeded generator (same seed, same CI).
+public func bootstrapProportion(_ flags: [Bool], resamples: Int = 1000, confidence: Double = 0.95,
+                                seed: UInt64 = 0) -> ProportionEstimate {
+    let n = flags.count
+    precondition(n > 0, "a proportion of zero samples")
+    let flagged = flags.filter { $0 }.count
+    var rng = SeededGenerator(seed: seed, stream: "bootstrap")
+    var rates = [Double](repeating: 0, count: resamples)
+    flags.withUnsafeBufferPointer { f in
+        for b in 0..<resamples {
+            var hits = 0
+            for _ in 0..<n where f[Int(rng.next() % UInt64(n))] { hits += 1 }
+            rates[b] = Double(hits) / Double(n)
+        }
+    }
+    rates.sort()
+    let tail = (1 - confidence) / 2
+    func quantile(_ q: Double) -> Double {
+        guard !rates.isEmpty else { return Double(flagged) / Double(n) }
+        let position = q * Double(rates.count - 1)
+        let lo = Int(position.rounded(.down)), hi = min(lo + 1, rates.count - 1)
+        return rates[lo] + (rates[hi] - rates[lo]) * (position - Double(lo))
+    }
+    return ProportionEstimate(rate: Double(flagged) / Double(n), low: quantile(tail), high: quantile(1 - tail),
+                              count: n, flagged: flagged, confidence: confidence, resamples: resamples)
+}
+
+/// Two-sided two-proportion z-test with the pooled standard error:
+/// z = (p₁ − p₂) / √(p̂(1−p̂)(1/n₁ + 1/n₂)), p = erfc(|z|/√2). When both proportions are 0 or
+/// both are 1 there is no evidence of a difference: z = 0, p = 1.
+public func twoProportionZTest(flagged1 k1: Int, count1 n1: Int, flagged2 k2: Int, count2 n2: Int) -> (z: Double, p: Double) {
+    precondition(n1 > 0 && n2 > 0 && (0...n1).contains(k1) && (0...n2).contains(k2), "invalid proportions \(k1)/\(n1), \(k2)/\(n2)")
+    let p1 = Double(k1) / Double(n1), p2 = Double(k2) / Double(n2)
+    let pooled = Double(k1 + k2) / Double(n1 + n2)
+    let se = (pooled * (1 - pooled) * (1 / Double(n1) + 1 / Double(n2))).squareRoot()
+    guard se > 0 else { return (0, 1) }
+    let z = (p1 - p2) / se
+    return (z, erfc(abs(z) / 2.0.squareRoot()))
+}
+
+/// Holm–Bonferroni adjusted p-values (same order as the input), for several pairwise tests at once.
+public func holmAdjusted(_ pValues: [Double]) -> [Double] {
+    let order = pValues.indices.sorted { pValues[$0] < pValues[$1] }
+    var adjusted = [Double](repeating: 1, count: pValues.count)
+    var running = 0.0
+    for (rank, i) in order.enumerated() {
+        running = max(running, min(1, Double(pValues.count - rank) * pValues[i]))
+        adjusted[i] = running
+    }
+    return adjusted
+}

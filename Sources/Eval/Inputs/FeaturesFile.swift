@@ -1,0 +1,69 @@
+import Foundation
+import TensorCore
+import TensorIO
+
+/// A features file as `dimr-eval features` writes it: `pool` (N, 2048) float32 (Inception pool3),
+/// `spatial` (N, 2023) float32 (mixed_6/conv, first 7 channels, H·W·C order) and, for shards from
+/// `features --shard i/n`, `index` (N) int64 (each row's position in the full image set) and
+/// `meta` (JSON text as uint8: weights, resize mode, shard, …).
+public enum FeaturesFile {
+    public static let poolDimension = 2048
+    public static let spatialDimension = 2023
+
+    public static func isFeatures(_ npz: NpzFile) -> Bool { npz.contains("pool") }
+
+    /// Checks `pool` (and `spatial` when present) are 2-D float arrays of the expected widths,
+    /// so that features from another layer are refused before any arithmetic. Returns N.
+    @discardableResult
+    public static func check(_ npz: NpzFile) throws -> Int {
+        let url = npz.url
+        let pool = try npz.header("pool")
+        guard pool.shape.count == 2, pool.dtype.isFloatingPoint else {
+            throw FormatError(url, field: "pool", expected: "float features (N, \(poolDimension))", found: "\(pool.dtype) \(pool.shape)")
+        }
+        guard pool.shape[1] == poolDimension else {
+            throw FormatError(url, field: "pool", expected: "(N, \(poolDimension)) Inception pool3 features",
+                              found: "\(pool.shape) (features from a different layer or network)")
+        }
+        guard pool.shape[0] > 0 else { throw FormatError(url, field: "pool", expected: "at least one image", found: "\(pool.shape)") }
+        if npz.contains("spatial") {
+            let spatial = try npz.header("spatial")
+            guard spatial.shape == [pool.shape[0], spatialDimension], spatial.dtype.isFloatingPoint else {
+                throw FormatError(url, field: "spatial", expected: "float features (\(pool.shape[0]), \(spatialDimension)) (mixed_6/conv[..., :7])",
+                                  found: "\(spatial.dtype) \(spatial.shape) (features from a different layer?)")
+            }
+        }
+        if npz.contains("index") {
+            let index = try npz.header("index")
+            guard index.shape == [pool.shape[0]], !index.dtype.isFloatingPoint else {
+                throw FormatError(url, field: "index", expected: "\(pool.shape[0]) integers", found: "\(index.dtype) \(index.shape)")
+            }
+        }
+        return pool.shape[0]
+    }
+
+    /// The `meta` JSON object, if the file has one.
+    public static func meta(_ npz: NpzFile) throws -> [String: Any]? {
+        guard npz.contains("meta") else { return nil }
+        let bytes = try npz.array("meta").asUInt8()
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            throw FormatError(npz.url, field: "meta", expected: "a JSON object stored as uint8", found: "\(bytes.count) bytes that do not parse")
+        }
+        return object
+    }
+
+    /// Streams `name` (N, d) as float32 rows: body(firstRow, rows, values).
+    static func streamFloatRows(_ npz: NpzFile, _ name: String, _ body: (Int, Int, UnsafePointer<Float>) throws -> Void) throws {
+        let header = try npz.header(name)
+        let d = header.shape[1]
+        var converted = [Float]()
+        try npz.streamRows(name, rowsPerChunk: 1024) { first, rows, bytes in
+            if header.dtype == .float32 {
+                try body(first, rows, bytes.baseAddress!.assumingMemoryBound(to: Float.self))
+            } else {
+                converted = try NpyArray(dtype: header.dtype, shape: [rows, d], bytes: Array(bytes)).asFloats()
+                try converted.withUnsafeBufferPointer { try body(first, rows, $0.baseAddress!) }
+            }
+        }
+    }
+}

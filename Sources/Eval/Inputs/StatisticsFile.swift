@@ -1,0 +1,104 @@
+import Foundation
+import TensorIO
+
+/// An ADM-style statistics file: `mu` (d) and `sigma` (d×d) for pool3, `mu_s`/`sigma_s` for the
+/// spatial features, float64, covariance normalised by N−1 — what ADM's reference batches and
+/// `VIRTUAL_imagenet256_labeled.npz` hold, and what pytorch-fid's `--save-stats` writes (mu, sigma).
+/// dimr-eval adds `count` (int64) and the float64 sums `sum`/`sum_s`, so that statistics of
+/// shards merge exactly (`dimr-eval merge`); other tools ignore extra keys.
+public struct StatisticsFile {
+    public var pool: GaussianStatistics
+    public var spatial: GaussianStatistics?
+
+    public init(pool: GaussianStatistics, spatial: GaussianStatistics?) {
+        self.pool = pool; self.spatial = spatial
+    }
+
+    public init(pool: FeatureMoments, spatial: FeatureMoments?) throws {
+        self.pool = try pool.gaussian()
+        self.spatial = try spatial?.gaussian()
+        sums = (pool.sum, spatial?.sum)
+    }
+
+    /// Float64 Σx of the images, when this file was made by dimr-eval.
+    public var sums: (pool: [Double]?, spatial: [Double]?) = (nil, nil)
+
+    /// Whether `npz` looks like a statistics file (has mu and sigma).
+    public static func isStatistics(_ npz: NpzFile) -> Bool { npz.contains("mu") && npz.contains("sigma") }
+
+    public static func read(_ url: URL) throws -> StatisticsFile {
+        let npz = try NpzFile(contentsOf: url)
+        guard isStatistics(npz) else {
+            throw FormatError(url, field: "mu, sigma", expected: "a statistics file with arrays mu (d) and sigma (d, d)",
+                              found: npz.names.isEmpty ? "no arrays" : "arrays " + npz.names.joined(separator: ", "))
+        }
+        var count: Int?
+        if npz.contains("count") {
+            let c = try npz.array("count")
+            guard c.elementCount == 1, let n = try? c.asInt64().first else {
+                throw FormatError(url, field: "count", expected: "one integer", found: "\(c.dtype) \(c.shape)")
+            }
+            count = Int(n)
+        }
+        func gaussian(_ muKey: String, _ sigmaKey: String, _ sumKey: String) throws -> (GaussianStatistics, [Double]?) {
+            let mu = try npz.array(muKey), sigma = try npz.array(sigmaKey)
+            guard mu.shape.count == 1, mu.dtype.isFloatingPoint else {
+                throw FormatError(url, field: muKey, expected: "a float vector (d,)", found: "\(mu.dtype) \(mu.shape)")
+            }
+            let d = mu.shape[0]
+            guard sigma.shape == [d, d], sigma.dtype.isFloatingPoint else {
+                throw FormatError(url, field: sigmaKey, expected: "a float matrix (\(d), \(d)) to match \(muKey)", found: "\(sigma.dtype) \(sigma.shape)")
+            }
+            let m = try mu.asDoubles(), s = try sigma.asDoubles()
+            if let i = m.firstIndex(where: { !$0.isFinite }) {
+                throw FormatError(url, field: "\(muKey)[\(i)]", expected: "a finite number", found: "\(m[i])")
+            }
+            if let i = s.firstIndex(where: { !$0.isFinite }) {
+                throw FormatError(url, field: "\(sigmaKey)[\(i / d), \(i % d)]", expected: "a finite number", found: "\(s[i])")
+            }
+            var sum: [Double]?
+            if npz.contains(sumKey) {
+                let a = try npz.array(sumKey)
+                guard a.shape == [d] else { throw FormatError(url, field: sumKey, expected: "(\(d),)", found: "\(a.shape)") }
+                sum = try a.asDoubles()
+            }
+            return (GaussianStatistics(mean: m, covariance: s, count: count), sum)
+        }
+        let (pool, poolSum) = try gaussian("mu", "sigma", "sum")
+        var file = StatisticsFile(pool: pool, spatial: nil)
+        file.sums.pool = poolSum
+        if npz.contains("mu_s") && npz.contains("sigma_s") {
+            let (spatial, spatialSum) = try gaussian("mu_s", "sigma_s", "sum_s")
+            file.spatial = spatial
+            file.sums.spatial = spatialSum
+        }
+        return file
+    }
+
+    /// Writes the file atomically (np.savez layout, float64).
+    public func write(to url: URL) throws {
+        var arrays: [(String, NpyArray)] = [
+            ("mu", NpyArray(doubles: pool.mean, shape: [pool.dimension])),
+            ("sigma", NpyArray(doubles: pool.covariance, shape: [pool.dimension, pool.dimension])),
+        ]
+        if let spatial {
+            arrays += [("mu_s", NpyArray(doubles: spatial.mean, shape: [spatial.dimension])),
+                       ("sigma_s", NpyArray(doubles: spatial.covariance, shape: [spatial.dimension, spatial.dimension]))]
+        }
+        if let count = pool.count { arrays.append(("count", NpyArray(int64: [Int64(count)], shape: []))) }
+        if let s = sums.pool { arrays.append(("sum", NpyArray(doubles: s, shape: [s.count]))) }
+        if let s = sums.spatial { arrays.append(("sum_s", NpyArray(doubles: s, shape: [s.count]))) }
+        try writeNpz(arrays, to: url)
+    }
+
+    /// Moments for exact merging; needs the image count.
+    public func moments(_ url: URL) throws -> (pool: FeatureMoments, spatial: FeatureMoments?) {
+        guard let n = pool.count else {
+            throw FormatError(url, field: "count", expected: "an image count (files from `dimr-eval stats` or `features` carry one) to merge exactly",
+                              found: "none (statistics from another tool cannot be weighted)")
+        }
+        // Σx = n·μ and Σxxᵀ = (n−1)·Σ + n·μμᵀ reproduce the shard's float64 sums to the last bit or two.
+        return (FeatureMoments(count: n, mean: pool.mean, covariance: pool.covariance),
+                spatial.map { FeatureMoments(count: n, mean: $0.mean, covariance: $0.covariance) })
+    }
+}

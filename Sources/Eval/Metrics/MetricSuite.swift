@@ -1,0 +1,133 @@
+import Foundation
+import TensorCore
+import TensorIO
+
+/// Every metric of ADM's table and its successors from one feature pass over each input:
+/// FID and sFID (statistics; a reference batch's precomputed mu/sigma are used as ADM does),
+/// IS (samples' pool3 through the 1008-class head), precision/recall (ADM ManifoldEstimator),
+/// density/coverage (prdc) and KID (clean-fid), with every convention recorded in the result.
+public enum MetricSuite {
+    public struct Settings: Codable, Sendable {
+        public var k = 3
+        public var densityK = 5
+        public var distancePrecision: DistancePrecision = .fp32
+        public var kidSubsets = 100
+        public var kidSubsetSize = 1000
+        public var kidSeed: UInt32 = 0
+        public var isSplits = 10
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case k, densityK = "density_k", distancePrecision = "pr_precision", kidSubsets = "kid_subsets",
+                 kidSubsetSize = "kid_subset_size", kidSeed = "seed", isSplits = "is_splits"
+        }
+    }
+
+    public struct Report: Encodable, Sendable {
+        public var fid: Double
+        public var sfid: Double?
+        public var sfidNote: String?
+        public var inceptionScore: Double?
+        public var inceptionScoreStd: Double?
+        public var inceptionScoreNote: String?
+        public var precision: Double?
+        public var recall: Double?
+        public var density: Double?
+        public var coverage: Double?
+        public var kid: Double?
+        public var kidStd: Double?
+        public var neighbourNote: String?
+        public var sampleCount: Int?
+        public var referenceCount: Int?
+        public var samples: String
+        public var reference: String
+        public var settings: Settings
+        public var seconds: Double = 0
+
+        enum CodingKeys: String, CodingKey {
+            case fid, sfid, sfidNote = "sfid_note", inceptionScore = "is", inceptionScoreStd = "is_std",
+                 inceptionScoreNote = "is_note", precision, recall, density, coverage, kid, kidStd = "kid_std",
+                 neighbourNote = "knn_note", sampleCount = "samples_count", referenceCount = "reference_count",
+                 samples, reference, settings, seconds
+        }
+
+        /// Missing metrics are written as null (with a *_note saying why), never left out.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(fid, forKey: .fid)
+            try c.encode(sfid, forKey: .sfid)
+            try c.encodeIfPresent(sfidNote, forKey: .sfidNote)
+            try c.encode(inceptionScore, forKey: .inceptionScore)
+            try c.encode(inceptionScoreStd, forKey: .inceptionScoreStd)
+            try c.encodeIfPresent(inceptionScoreNote, forKey: .inceptionScoreNote)
+            for (value, key) in [(precision, CodingKeys.precision), (recall, .recall), (density, .density),
+                                 (coverage, .coverage), (kid, .kid), (kidStd, .kidStd)] {
+                try c.encode(value, forKey: key)
+            }
+            try c.encodeIfPresent(neighbourNote, forKey: .neighbourNote)
+            try c.encode(sampleCount, forKey: .sampleCount)
+            try c.encode(referenceCount, forKey: .referenceCount)
+            try c.encode(samples, forKey: .samples)
+            try c.encode(reference, forKey: .reference)
+            try c.encode(settings, forKey: .settings)
+            try c.encode(seconds, forKey: .seconds)
+        }
+    }
+
+    /// What the suite needs from each side; `features` is nil when the input held statistics only.
+    public struct Side {
+        public var statistics: StatisticsFile
+        public var features: Tensor?
+        public var description: String
+        public var count: Int? { features?.shape[0] ?? statistics.pool.count }
+        public init(statistics: StatisticsFile, features: Tensor?, description: String) {
+            self.statistics = statistics; self.features = features; self.description = description
+        }
+    }
+
+    /// fcWeight: (1008, 2048) when the weights carry the classifier; nil → IS is null with `fcNote`.
+    public static func evaluate(samples: Side, reference: Side, fcWeight: Tensor?, fcNote: String,
+                                settings: Settings) throws -> Report {
+        let start = Date()
+        let fid = try frechetDistance(samples.statistics.pool, reference.statistics.pool)
+        var report = Report(fid: fid, samples: samples.description, reference: reference.description, settings: settings)
+        report.sampleCount = samples.count
+        report.referenceCount = reference.count
+        if let a = samples.statistics.spatial, let b = reference.statistics.spatial {
+            report.sfid = try frechetDistance(a, b)
+        } else {
+            report.sfidNote = "spatial statistics (mu_s, sigma_s) missing from the \(samples.statistics.spatial == nil ? "samples" : "reference")"
+        }
+        guard let fake = samples.features else {
+            throw MetricError("\(samples.description): the samples are statistics only; IS, precision/recall and KID need per-image features (pass images or a features file)")
+        }
+        if let fcWeight {
+            let score = try InceptionScore.compute(pool: fake, classifier: fcWeight, defaultSplits: settings.isSplits)
+            report.inceptionScore = score.mean
+            report.inceptionScoreStd = score.std
+        } else {
+            report.inceptionScoreNote = fcNote
+        }
+        if let real = reference.features {
+            let estimator = ManifoldEstimator(k: settings.k, densityK: settings.densityK, precision: settings.distancePrecision)
+            // Distances evaluated, shown on a terminal (minutes at 50k × 50k).
+            let meter = Progress(total: estimator.work(referenceCount: real.shape[0], sampleCount: fake.shape[0]),
+                                 label: "k-NN distances", unit: "dist")
+            let manifold = try estimator.evaluate(reference: real, samples: fake) { meter.advance(by: $0) }
+            meter.finish()
+            report.precision = manifold.precision
+            report.recall = manifold.recall
+            report.density = manifold.density
+            report.coverage = manifold.coverage
+            let kid = try KernelInceptionDistance.compute(reference: real, samples: fake, subsets: settings.kidSubsets,
+                                                          subsetSize: settings.kidSubsetSize, seed: settings.kidSeed)
+            report.kid = kid.mean
+            report.kidStd = kid.std
+            report.settings.kidSubsetSize = kid.subsetSize
+        } else {
+            report.neighbourNote = "\(reference.description): reference has statistics only; precision, recall, density, coverage and KID need its images or features"
+        }
+        report.seconds = Date().timeIntervalSince(start)
+        return report
+    }
+}

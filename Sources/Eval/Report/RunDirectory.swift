@@ -1,0 +1,128 @@
+import Distortion
+import Foundation
+import TensorIO
+
+/// What the report reads from one training run folder, tolerating whatever is missing:
+/// - `metrics.jsonl`: one JSON object per evaluation (written by `dimr-eval train`): `step`,
+///   `train_loss`, `fid`, `sfid`, `inception_score`, `precision`, `recall`, `distortion_rate`, …
+///   (a few spellings of each are accepted);
+/// - a step log: `train_log.jsonl` / `log.jsonl` (JSON lines with `step` and `loss`) or a text
+///   `train.log` (lines containing `step N … loss X`);
+/// - PNG files in the folder or its `samples/` subfolder (sample grids; names with "worst" are
+///   the most-distorted grids);
+/// - `distortion.json`: the output of `distortion score --json`.
+public struct RunDirectory {
+    public var url: URL
+    public var label: String
+    /// Evaluation records in file order.
+    public var evaluations: [[String: Double]]
+    /// (step, loss) from the step log, else from the evaluations' `train_loss`.
+    public var lossCurve: [(x: Double, y: Double)]
+    public var sampleGrids: [URL]
+    public var worstGrids: [URL]
+    public var distortion: DistortionScore?
+    /// What was missing or unreadable.
+    public var notes: [String]
+
+    public static let metricAliases: [String: [String]] = [
+        "step": ["step", "steps", "iteration"],
+        "loss": ["train_loss", "loss"],
+        "fid": ["fid", "FID"],
+        "sfid": ["sfid", "sFID", "s_fid"],
+        "is": ["inception_score", "is", "IS"],
+        "precision": ["precision"],
+        "recall": ["recall"],
+        "distortion": ["distortion_rate", "distortion"],
+    ]
+
+    public init(_ url: URL, label: String? = nil) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw FormatError(url, field: "run folder", expected: "a folder written by `dimr-eval train`", found: "no such folder")
+        }
+        self.url = url
+        self.label = label ?? url.standardizedFileURL.lastPathComponent
+        notes = []
+        evaluations = []
+        let metricsURL = url.appendingPathComponent("metrics.jsonl")
+        if let text = try? String(contentsOf: metricsURL, encoding: .utf8) {
+            for (n, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+                    notes.append("metrics.jsonl line \(n + 1) is not a JSON object; skipped")
+                    continue
+                }
+                evaluations.append(RunDirectory.canonical(object))
+            }
+        } else {
+            notes.append("no metrics.jsonl")
+        }
+        lossCurve = RunDirectory.readStepLog(url)
+        if lossCurve.isEmpty {
+            lossCurve = evaluations.compactMap { e in e["step"].flatMap { s in e["loss"].map { (s, $0) } } }
+        }
+        var grids: [URL] = [], worst: [URL] = []
+        for folder in [url, url.appendingPathComponent("samples")] {
+            let files = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil,
+                                                                      options: [.skipsHiddenFiles])) ?? []
+            for file in files.sorted(by: { $0.lastPathComponent.localizedStandardCompare($1.lastPathComponent) == .orderedAscending })
+            where file.pathExtension.lowercased() == "png" {
+                if file.lastPathComponent.lowercased().contains("worst") { worst.append(file) } else { grids.append(file) }
+            }
+        }
+        sampleGrids = grids
+        worstGrids = worst
+        let distortionURL = url.appendingPathComponent("distortion.json")
+        if let data = try? Data(contentsOf: distortionURL) {
+            do { distortion = try JSONDecoder().decode(DistortionScore.self, from: data) } catch {
+                notes.append("distortion.json is not the output of `distortion score --json`; ignored")
+            }
+        }
+    }
+
+    /// The last evaluation that has any quality metric (else the last one).
+    public var finalEvaluation: [String: Double]? {
+        evaluations.last { $0["fid"] != nil || $0["is"] != nil || $0["distortion"] != nil } ?? evaluations.last
+    }
+
+    /// Maps a record's keys onto our canonical names (numbers only; other values are dropped).
+    static func canonical(_ object: [String: Any]) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for (key, value) in object {
+            guard let number = (value as? NSNumber)?.doubleValue, !(value is Bool) else { continue }
+            out[key] = number
+        }
+        for (name, aliases) in metricAliases {
+            if let hit = aliases.first(where: { out[$0] != nil }) { out[name] = out[hit] }
+        }
+        return out
+    }
+
+    /// (step, loss) pairs from a JSON-lines or text step log, whichever exists.
+    static func readStepLog(_ url: URL) -> [(x: Double, y: Double)] {
+        for name in ["train_log.jsonl", "log.jsonl", "train.jsonl", "steps.jsonl"] {
+            guard let text = try? String(contentsOf: url.appendingPathComponent(name), encoding: .utf8) else { continue }
+            let points: [(x: Double, y: Double)] = text.split(separator: "\n").compactMap { line in
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return nil }
+                let record = canonical(object)
+                guard let step = record["step"], let loss = record["loss"] else { return nil }
+                return (step, loss)
+            }
+            if !points.isEmpty { return points }
+        }
+        for name in ["train.log", "log.txt", "train.txt"] {
+            guard let text = try? String(contentsOf: url.appendingPathComponent(name), encoding: .utf8) else { continue }
+            let step = try! NSRegularExpression(pattern: #"step[\s=:]+(\d+)"#, options: [.caseInsensitive])
+            let loss = try! NSRegularExpression(pattern: #"loss[\s=:]+([-+0-9.eE]+)"#, options: [.caseInsensitive])
+            var points: [(x: Double, y: Double)] = []
+            for line in text.split(separator: "\n").map(String.init) {
+                let range = NSRange(line.startIndex..., in: line)
+                guard let s = step.firstMatch(in: line, range: range), let l = loss.firstMatch(in: line, range: range),
+                      let sv = Double(line[Range(s.range(at: 1), in: line)!]), let lv = Double(line[Range(l.range(at: 1), in: line)!])
+                else { continue }
+                points.append((sv, lv))
+            }
+            if !points.isEmpty { return points }
+        }
+        return []
+    }
+}

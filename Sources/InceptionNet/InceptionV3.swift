@@ -1,0 +1,352 @@
+import Foundation
+import TensorCore
+import TensorIO
+
+/// The FID Inception-v3: the 2015-12-05 TensorFlow graph (`pool_3:0`) that the ADM evaluator,
+/// pytorch-fid and clean-fid all use, NCHW on the tensor core.
+///
+/// Where it differs from the textbook (torchvision) Inception-v3, it follows the TF graph:
+/// - every convolution is followed by batch norm without a scale (gamma) and eps 0.001, then
+///   ReLU; the batch norm is folded into the convolution at load time (one pass less per layer);
+/// - the pool branches of Mixed_5b–5d, 6b–6e and 7b average with `count_include_pad = false`
+///   (TF's AVG pool divides by the real inputs in the window), and Mixed_7c's pool branch is a
+///   MAX pool — a quirk of the 2015 graph that pytorch-fid reproduces as `FIDInceptionE_2`;
+/// - the head ends at the 8×8 average pool (pool3, 2048 values); the 1008-way classifier that
+///   the Inception Score needs (`fc`, no bias in the ADM evaluator) is kept as a matrix only.
+///
+/// Layer names are torchvision's (`Mixed_6d.branch1x1`), the keys of pytorch-fid's state dict.
+public final class InceptionV3 {
+    public static let poolDimension = 2048
+    /// Mixed_6d.branch1x1 (TF `mixed_6/conv`) is 17×17×192; sFID uses its first 7 channels.
+    public static let spatialSide = 17, spatialChannels = 7
+    public static let spatialDimension = spatialSide * spatialSide * spatialChannels  // 2023
+
+    let Conv2d_1a_3x3, Conv2d_2a_3x3, Conv2d_2b_3x3, Conv2d_3b_1x1, Conv2d_4a_3x3: ConvBNReLU
+    let Mixed_5b, Mixed_5c, Mixed_5d: InceptionA
+    let Mixed_6a: InceptionB
+    let Mixed_6b, Mixed_6c, Mixed_6d, Mixed_6e: InceptionC
+    let Mixed_7a: InceptionD
+    let Mixed_7b, Mixed_7c: InceptionE
+
+    /// fc: (1008, 2048), when the weights carry the classifier (pytorch-fid's .pth does; the
+    /// TorchScript `default_1.pt` ends at pool3).
+    public let fcWeight: Tensor?
+    public let fcBias: Tensor?
+
+    public init(weights w: InceptionWeights) throws {
+        Conv2d_1a_3x3 = try ConvBNReLU(w, "Conv2d_1a_3x3", kernel: (3, 3), stride: 2, padded: false)  // 299 → 149
+        Conv2d_2a_3x3 = try ConvBNReLU(w, "Conv2d_2a_3x3", kernel: (3, 3), padded: false)             // → 147
+        Conv2d_2b_3x3 = try ConvBNReLU(w, "Conv2d_2b_3x3", kernel: (3, 3))                            // → 147, then max pool → 73
+        Conv2d_3b_1x1 = try ConvBNReLU(w, "Conv2d_3b_1x1", kernel: (1, 1))
+        Conv2d_4a_3x3 = try ConvBNReLU(w, "Conv2d_4a_3x3", kernel: (3, 3), padded: false)             // → 71, then max pool → 35
+        Mixed_5b = try InceptionA(w, "Mixed_5b")  // 35×35×256
+        Mixed_5c = try InceptionA(w, "Mixed_5c")  // 35×35×288
+        Mixed_5d = try InceptionA(w, "Mixed_5d")  // 35×35×288
+        Mixed_6a = try InceptionB(w, "Mixed_6a")  // 17×17×768
+        Mixed_6b = try InceptionC(w, "Mixed_6b")
+        Mixed_6c = try InceptionC(w, "Mixed_6c")
+        Mixed_6d = try InceptionC(w, "Mixed_6d")
+        Mixed_6e = try InceptionC(w, "Mixed_6e")
+        Mixed_7a = try InceptionD(w, "Mixed_7a")  // 8×8×1280
+        Mixed_7b = try InceptionE(w, "Mixed_7b", pool: .average)  // 8×8×2048
+        Mixed_7c = try InceptionE(w, "Mixed_7c", pool: .max)      // TF graph quirk, see above
+        if let fc = w.tensors["fc.weight"] {
+            guard fc.shape == [1008, InceptionV3.poolDimension] || (fc.rank == 2 && fc.shape[1] == InceptionV3.poolDimension) else {
+                throw FormatError(file: w.source, field: "fc.weight", expected: "(classes, 2048), 1008 classes for the FID Inception",
+                                  found: "\(fc.shape)")
+            }
+            fcWeight = fc
+            fcBias = w.tensors["fc.bias"]
+        } else {
+            fcWeight = nil; fcBias = nil
+        }
+    }
+
+    /// The two feature maps FID and sFID read.
+    public struct Output {
+        /// (N, 2048): pool3, the 8×8 average of Mixed_7c.
+        public var pool: Tensor
+        /// (N, 2023): Mixed_6d.branch1x1's first 7 channels, flattened in H, W, C order (ADM's sFID layout).
+        public var spatial: Tensor
+    }
+
+    /// x: (N, 3, 299, 299), values in [-1, 1] (see `inceptionInput`) → pool3 and spatial features.
+    public func forward(_ x: Tensor) -> Output {
+        precondition(x.rank == 4 && x.shape[1] == 3 && x.shape[2] == 299 && x.shape[3] == 299,
+                     "InceptionV3.forward: input must be (N, 3, 299, 299), got \(x.shape)")
+        let n = x.shape[0]
+        var h = Conv2d_1a_3x3(x)
+        h = Conv2d_2a_3x3(h)
+        h = Conv2d_2b_3x3(h)
+        h = maxPool2d(h, kernel: (3, 3), stride: (2, 2))
+        h = Conv2d_3b_1x1(h)
+        h = Conv2d_4a_3x3(h)
+        h = maxPool2d(h, kernel: (3, 3), stride: (2, 2))
+        h = Mixed_5b(h)
+        h = Mixed_5c(h)
+        h = Mixed_5d(h)
+        h = Mixed_6a(h)
+        h = Mixed_6b(h)
+        h = Mixed_6c(h)
+        let (mixed6d, branch1x1) = Mixed_6d.forwardKeepingBranch1x1(h)
+        h = Mixed_6e(mixed6d)
+        h = Mixed_7a(h)
+        h = Mixed_7b(h)
+        h = Mixed_7c(h)
+        let pool = avgPool2d(h, kernel: (8, 8), stride: (8, 8), countIncludePad: true).reshaped([n, InceptionV3.poolDimension])
+        return Output(pool: pool, spatial: InceptionV3.spatialFeatures(branch1x1))
+    }
+
+    /// (N, 192, 17, 17) → (N, 17·17·7): channels 0..<7, in H, W, C order.
+    static func spatialFeatures(_ map: Tensor) -> Tensor {
+        let n = map.shape[0], c = map.shape[1], hw = map.shape[2] * map.shape[3], k = spatialChannels
+        precondition(map.shape[2] == spatialSide && map.shape[3] == spatialSide && c >= k,
+                     "spatial features need (N, ≥7, 17, 17), got \(map.shape)")
+        let out = Tensor(uninitialized: [n, hw * k])
+        for i in 0..<n {
+            let src = map.data + i * c * hw, dst = out.data + i * hw * k
+            for p in 0..<hw { for ch in 0..<k { dst[p * k + ch] = src[ch * hw + p] } }
+        }
+        return out
+    }
+}
+
+// MARK: - Layers
+
+/// Convolution + batch norm (folded) + ReLU: TF's `conv` op with its `batchnorm` and `relu`.
+struct ConvBNReLU {
+    /// (O, C, KH, KW), scaled by the batch norm
+    let weight: Tensor
+    /// (O): the batch norm's shift
+    let bias: Tensor
+    let stride: Int
+    let padding: Padding2D
+
+    /// padded: TF "SAME" for a stride-1 conv ((k−1)/2 on each side); false: "VALID".
+    init(_ w: InceptionWeights, _ name: String, kernel: (Int, Int), stride: Int = 1, padded: Bool = true) throws {
+        (weight, bias) = try w.conv(name)
+        guard weight.shape[2] == kernel.0 && weight.shape[3] == kernel.1 else {
+            throw FormatError(file: w.source, field: name + ".weight", expected: "a \(kernel.0)x\(kernel.1) kernel",
+                              found: "shape \(weight.shape)")
+        }
+        self.stride = stride
+        padding = padded ? .same((kernel.0 - 1) / 2, (kernel.1 - 1) / 2) : .zero
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        conv2d(x, weight: weight, bias: bias, stride: (stride, stride), padding: padding, activation: .relu)
+    }
+}
+
+/// Several 1×1 convolutions that read the same input, run as one convolution with their output
+/// channels stacked (one GEMM with a taller weight matrix instead of one pass over the input per
+/// branch), then split. Each output channel is still its own dot product, so results are unchanged.
+struct SharedInputPointwise {
+    let fused: ConvBNReLU
+    let sizes: [Int]
+
+    init(_ layers: [ConvBNReLU]) {
+        let c = layers[0].weight.shape[1]
+        sizes = layers.map { $0.weight.shape[0] }
+        fused = ConvBNReLU(weight: concat(layers.map { $0.weight.reshaped([$0.weight.shape[0], c]) }, axis: 0)
+                               .reshaped([sizes.reduce(0, +), c, 1, 1]),
+                           bias: concat(layers.map(\.bias), axis: 0))
+    }
+
+    func callAsFunction(_ x: Tensor) -> [Tensor] { split(fused(x), sizes: sizes, axis: 1) }
+}
+
+extension ConvBNReLU {
+    /// A 1×1, stride-1 layer from weights already folded.
+    init(weight: Tensor, bias: Tensor) {
+        self.weight = weight; self.bias = bias; stride = 1; padding = .zero
+    }
+}
+
+/// TF's AVG pool branch: 3×3, stride 1, padding 1, dividing by the real inputs in each window
+/// (= `avgPool2d(x, kernel: (3, 3), stride: (1, 1), padding: .same(1, 1), countIncludePad: false)`).
+///
+///     x: (N, C, H, W) → (N, C, H, W)
+/// Computed separably (3-wide row sums, then 3-tall sums of those): the generic pooling loop took
+/// ~5% of the network's time for this one shape.
+public func averagePool3x3(_ x: Tensor) -> Tensor {
+    precondition(x.rank == 4, "averagePool3x3: input must be (N, C, H, W), got \(x.shape)")
+    let planes = x.shape[0] * x.shape[1], h = x.shape[2], w = x.shape[3]
+    let y = Tensor(uninitialized: x.shape)
+    guard h > 0 && w > 0 else { return y }
+    // 1 / (valid rows · valid columns) per output position: only the border rows/columns see 2
+    var inverseCount = [Float](repeating: 0, count: h * w)
+    for r in 0..<h {
+        for c in 0..<w {
+            let rows = min(r + 1, h - 1) - max(r - 1, 0) + 1, cols = min(c + 1, w - 1) - max(c - 1, 0) + 1
+            inverseCount[r * w + c] = 1 / Float(rows * cols)
+        }
+    }
+    let xs = x.data, ys = y.data
+    inverseCount.withUnsafeBufferPointer { inv in
+        let scale = UncheckedSendable(inv.baseAddress!)
+        parallelChunks(planes, minChunk: max(1, 8192 / (h * w))) { range in
+            var rowSums = [Float](repeating: 0, count: h * w)
+            rowSums.withUnsafeMutableBufferPointer { rs in
+                let t = rs.baseAddress!
+                for plane in range {
+                    let src = xs + plane * h * w, dst = ys + plane * h * w
+                    for r in 0..<h {
+                        let i = src + r * w, o = t + r * w
+                        if w == 1 { o[0] = i[0]; continue }
+                        o[0] = i[0] + i[1]
+                        if w > 2 { for c in 1..<(w - 1) { o[c] = i[c - 1] + i[c] + i[c + 1] } }
+                        o[w - 1] = i[w - 2] + i[w - 1]
+                    }
+                    for r in 0..<h {
+                        let up = t + max(r - 1, 0) * w, mid = t + r * w, down = t + min(r + 1, h - 1) * w
+                        let o = dst + r * w, k = scale.value + r * w
+                        if r == 0 || r == h - 1 {
+                            let other = r == 0 ? down : up
+                            if h == 1 { for c in 0..<w { o[c] = mid[c] * k[c] } }
+                            else { for c in 0..<w { o[c] = (mid[c] + other[c]) * k[c] } }
+                        } else {
+                            for c in 0..<w { o[c] = (up[c] + mid[c] + down[c]) * k[c] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return y
+}
+
+/// 35×35 block (Mixed_5b–5d): 1x1 | 1x1→5x5 | 1x1→3x3→3x3 | avg pool→1x1.
+struct InceptionA {
+    let branch1x1, branch5x5_1, branch5x5_2, branch3x3dbl_1, branch3x3dbl_2, branch3x3dbl_3, branch_pool: ConvBNReLU
+    let pointwise: SharedInputPointwise
+
+    init(_ w: InceptionWeights, _ p: String) throws {
+        branch1x1 = try ConvBNReLU(w, p + ".branch1x1", kernel: (1, 1))
+        branch5x5_1 = try ConvBNReLU(w, p + ".branch5x5_1", kernel: (1, 1))
+        branch5x5_2 = try ConvBNReLU(w, p + ".branch5x5_2", kernel: (5, 5))
+        branch3x3dbl_1 = try ConvBNReLU(w, p + ".branch3x3dbl_1", kernel: (1, 1))
+        branch3x3dbl_2 = try ConvBNReLU(w, p + ".branch3x3dbl_2", kernel: (3, 3))
+        branch3x3dbl_3 = try ConvBNReLU(w, p + ".branch3x3dbl_3", kernel: (3, 3))
+        branch_pool = try ConvBNReLU(w, p + ".branch_pool", kernel: (1, 1))
+        pointwise = SharedInputPointwise([branch1x1, branch5x5_1, branch3x3dbl_1])
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let p = pointwise(x)   // branch1x1, branch5x5_1, branch3x3dbl_1
+        let b1 = p[0]
+        let b5 = branch5x5_2(p[1])
+        let b3 = branch3x3dbl_3(branch3x3dbl_2(p[2]))
+        let bp = branch_pool(averagePool3x3(x))
+        return concat([b1, b5, b3, bp], axis: 1)
+    }
+}
+
+/// 35 → 17 reduction (Mixed_6a): 3x3 stride 2 | 1x1→3x3→3x3 stride 2 | max pool stride 2.
+struct InceptionB {
+    let branch3x3, branch3x3dbl_1, branch3x3dbl_2, branch3x3dbl_3: ConvBNReLU
+
+    init(_ w: InceptionWeights, _ p: String) throws {
+        branch3x3 = try ConvBNReLU(w, p + ".branch3x3", kernel: (3, 3), stride: 2, padded: false)
+        branch3x3dbl_1 = try ConvBNReLU(w, p + ".branch3x3dbl_1", kernel: (1, 1))
+        branch3x3dbl_2 = try ConvBNReLU(w, p + ".branch3x3dbl_2", kernel: (3, 3))
+        branch3x3dbl_3 = try ConvBNReLU(w, p + ".branch3x3dbl_3", kernel: (3, 3), stride: 2, padded: false)
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let b3 = branch3x3(x)
+        let bd = branch3x3dbl_3(branch3x3dbl_2(branch3x3dbl_1(x)))
+        let bp = maxPool2d(x, kernel: (3, 3), stride: (2, 2))
+        return concat([b3, bd, bp], axis: 1)
+    }
+}
+
+/// 17×17 block (Mixed_6b–6e): 1x1 | 1x1→1x7→7x1 | 1x1→7x1→1x7→7x1→1x7 | avg pool→1x1.
+struct InceptionC {
+    let branch1x1, branch7x7_1, branch7x7_2, branch7x7_3: ConvBNReLU
+    let branch7x7dbl_1, branch7x7dbl_2, branch7x7dbl_3, branch7x7dbl_4, branch7x7dbl_5, branch_pool: ConvBNReLU
+    let pointwise: SharedInputPointwise
+
+    init(_ w: InceptionWeights, _ p: String) throws {
+        branch1x1 = try ConvBNReLU(w, p + ".branch1x1", kernel: (1, 1))
+        branch7x7_1 = try ConvBNReLU(w, p + ".branch7x7_1", kernel: (1, 1))
+        branch7x7_2 = try ConvBNReLU(w, p + ".branch7x7_2", kernel: (1, 7))
+        branch7x7_3 = try ConvBNReLU(w, p + ".branch7x7_3", kernel: (7, 1))
+        branch7x7dbl_1 = try ConvBNReLU(w, p + ".branch7x7dbl_1", kernel: (1, 1))
+        branch7x7dbl_2 = try ConvBNReLU(w, p + ".branch7x7dbl_2", kernel: (7, 1))
+        branch7x7dbl_3 = try ConvBNReLU(w, p + ".branch7x7dbl_3", kernel: (1, 7))
+        branch7x7dbl_4 = try ConvBNReLU(w, p + ".branch7x7dbl_4", kernel: (7, 1))
+        branch7x7dbl_5 = try ConvBNReLU(w, p + ".branch7x7dbl_5", kernel: (1, 7))
+        branch_pool = try ConvBNReLU(w, p + ".branch_pool", kernel: (1, 1))
+        pointwise = SharedInputPointwise([branch1x1, branch7x7_1, branch7x7dbl_1])
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor { forwardKeepingBranch1x1(x).output }
+
+    /// Also hands back branch1x1's output: Mixed_6d's is the map sFID reads (TF `mixed_6/conv`).
+    func forwardKeepingBranch1x1(_ x: Tensor) -> (output: Tensor, branch1x1: Tensor) {
+        let p = pointwise(x)   // branch1x1, branch7x7_1, branch7x7dbl_1
+        let b1 = p[0]
+        let b7 = branch7x7_3(branch7x7_2(p[1]))
+        let bd = branch7x7dbl_5(branch7x7dbl_4(branch7x7dbl_3(branch7x7dbl_2(p[2]))))
+        let bp = branch_pool(averagePool3x3(x))
+        return (concat([b1, b7, bd, bp], axis: 1), b1)
+    }
+}
+
+/// 17 → 8 reduction (Mixed_7a): 1x1→3x3 stride 2 | 1x1→1x7→7x1→3x3 stride 2 | max pool stride 2.
+struct InceptionD {
+    let branch3x3_1, branch3x3_2, branch7x7x3_1, branch7x7x3_2, branch7x7x3_3, branch7x7x3_4: ConvBNReLU
+    let pointwise: SharedInputPointwise
+
+    init(_ w: InceptionWeights, _ p: String) throws {
+        branch3x3_1 = try ConvBNReLU(w, p + ".branch3x3_1", kernel: (1, 1))
+        branch3x3_2 = try ConvBNReLU(w, p + ".branch3x3_2", kernel: (3, 3), stride: 2, padded: false)
+        branch7x7x3_1 = try ConvBNReLU(w, p + ".branch7x7x3_1", kernel: (1, 1))
+        branch7x7x3_2 = try ConvBNReLU(w, p + ".branch7x7x3_2", kernel: (1, 7))
+        branch7x7x3_3 = try ConvBNReLU(w, p + ".branch7x7x3_3", kernel: (7, 1))
+        branch7x7x3_4 = try ConvBNReLU(w, p + ".branch7x7x3_4", kernel: (3, 3), stride: 2, padded: false)
+        pointwise = SharedInputPointwise([branch3x3_1, branch7x7x3_1])
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let p = pointwise(x)   // branch3x3_1, branch7x7x3_1
+        let b3 = branch3x3_2(p[0])
+        let b7 = branch7x7x3_4(branch7x7x3_3(branch7x7x3_2(p[1])))
+        let bp = maxPool2d(x, kernel: (3, 3), stride: (2, 2))
+        return concat([b3, b7, bp], axis: 1)
+    }
+}
+
+/// 8×8 block (Mixed_7b, 7c): 1x1 | 1x1→(1x3 | 3x1) | 1x1→3x3→(1x3 | 3x1) | pool→1x1.
+struct InceptionE {
+    enum Pool { case average, max }
+    let branch1x1, branch3x3_1, branch3x3_2a, branch3x3_2b: ConvBNReLU
+    let branch3x3dbl_1, branch3x3dbl_2, branch3x3dbl_3a, branch3x3dbl_3b, branch_pool: ConvBNReLU
+    let pool: Pool
+    let pointwise: SharedInputPointwise
+
+    init(_ w: InceptionWeights, _ p: String, pool: Pool) throws {
+        branch1x1 = try ConvBNReLU(w, p + ".branch1x1", kernel: (1, 1))
+        branch3x3_1 = try ConvBNReLU(w, p + ".branch3x3_1", kernel: (1, 1))
+        branch3x3_2a = try ConvBNReLU(w, p + ".branch3x3_2a", kernel: (1, 3))
+        branch3x3_2b = try ConvBNReLU(w, p + ".branch3x3_2b", kernel: (3, 1))
+        branch3x3dbl_1 = try ConvBNReLU(w, p + ".branch3x3dbl_1", kernel: (1, 1))
+        branch3x3dbl_2 = try ConvBNReLU(w, p + ".branch3x3dbl_2", kernel: (3, 3))
+        branch3x3dbl_3a = try ConvBNReLU(w, p + ".branch3x3dbl_3a", kernel: (1, 3))
+        branch3x3dbl_3b = try ConvBNReLU(w, p + ".branch3x3dbl_3b", kernel: (3, 1))
+        branch_pool = try ConvBNReLU(w, p + ".branch_pool", kernel: (1, 1))
+        self.pool = pool
+        pointwise = SharedInputPointwise([branch1x1, branch3x3_1, branch3x3dbl_1])
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let p = pointwise(x)   // branch1x1, branch3x3_1, branch3x3dbl_1
+        let b1 = p[0], a = p[1]
+        let d = branch3x3dbl_2(p[2])
+        let pooled = pool == .average ? averagePool3x3(x)
+                                      : maxPool2d(x, kernel: (3, 3), stride: (1, 1), padding: .same(1, 1))
+        return concat([b1, branch3x3_2a(a), branch3x3_2b(a), branch3x3dbl_3a(d), branch3x3dbl_3b(d), branch_pool(pooled)],
+                      axis: 1)
+    }
+}

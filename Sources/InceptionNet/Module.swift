@@ -1,1 +1,0 @@
-// InceptionNet module

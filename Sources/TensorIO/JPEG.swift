@@ -1,0 +1,37 @@
+import CJPEG
+import Foundation
+
+/// Decodes a JPEG with libjpeg-turbo's default (accurate integer) IDCT and fancy upsampling —
+/// the settings PIL uses, so pixels match PIL's for the same libjpeg-turbo. Grayscale and CMYK
+/// files come out as RGB. A truncated or corrupt file throws.
+public func decodeJPEG(_ data: [UInt8], file: String = "<memory>") throws -> RGBImage {
+    var pixels: UnsafeMutablePointer<UInt8>?
+    var width: Int32 = 0, height: Int32 = 0
+    var message = [CChar](repeating: 0, count: Int(CJPEG_MESSAGE_SIZE))
+    let status = data.withUnsafeBufferPointer { buffer in
+        cjpeg_decode_rgb(buffer.baseAddress, buffer.count, &pixels, &width, &height, &message)
+    }
+    guard status == 0, let pixels else {
+        throw FormatError(file: file, field: "JPEG data", expected: "a decodable JPEG",
+                          found: String(cString: message) + " (\(data.count) bytes)")
+    }
+    defer { cjpeg_free(pixels) }
+    let count = Int(width) * Int(height) * 3
+    return RGBImage(width: Int(width), height: Int(height), pixels: Array(UnsafeBufferPointer(start: pixels, count: count)))
+}
+
+/// Encodes as a baseline JPEG (4:2:0, libjpeg's standard tables at `quality` 1...100).
+public func encodeJPEG(_ image: RGBImage, quality: Int = 90) throws -> [UInt8] {
+    var jpeg: UnsafeMutablePointer<UInt8>?
+    var size: UInt = 0
+    var message = [CChar](repeating: 0, count: Int(CJPEG_MESSAGE_SIZE))
+    let status = image.pixels.withUnsafeBufferPointer { buffer in
+        cjpeg_encode_rgb(buffer.baseAddress, Int32(image.width), Int32(image.height), Int32(quality), &jpeg, &size, &message)
+    }
+    guard status == 0, let jpeg else {
+        throw FormatError(file: "<memory>", field: "JPEG encode", expected: "an encodable \(image.width)x\(image.height) image",
+                          found: String(cString: message))
+    }
+    defer { cjpeg_free(jpeg) }
+    return Array(UnsafeBufferPointer(start: jpeg, count: Int(size)))
+}

@@ -1,0 +1,182 @@
+import ArgumentParser
+import Foundation
+import InceptionNet
+import TensorCore
+import TensorIO
+
+/// Images/s of the whole feature pipeline (uint8 256×256 → resize → Inception → pool3), next to
+/// PyTorch running the same TorchScript network with the same preprocessing on the same cores,
+/// in the same run, when the anchors venv is present; and peak RSS while streaming a large batch.
+struct BenchInception: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inception",
+        abstract: "Inception feature extraction images/s vs PyTorch, and peak memory while streaming.")
+
+    @Option(help: "Images timed (256x256, generated).") var images = 32
+    @Option(help: "Images per network batch.") var batchSize = 16
+    @Option(help: "Also stream this many generated 256x256 images through the extractor and report peak RSS (0: skip).")
+    var stream = 0
+    @Option(help: "Weights file (default: the usual search).") var weights: String?
+    @Flag(help: "Skip the PyTorch comparison.") var noPytorch = false
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Report: Codable {
+        var blas: BenchBLAS
+        var images: Int
+        var batchSize: Int
+        var seconds: Double
+        var imagesPerSecond: Double
+        var pytorchImagesPerSecond: Double?
+        var pytorchThreads: Int?
+        var pytorchNote: String?
+        var ratioToPytorch: Double?
+        var streamedImages: Int?
+        var streamSeconds: Double?
+        var peakRSSMegabytes: Double
+    }
+
+    func validate() throws {
+        guard images > 0, batchSize > 0, stream >= 0 else { throw ValidationError("--images and --batch-size must be positive, --stream ≥ 0") }
+    }
+
+    func run() throws {
+        let blas = try BenchBLAS.current()
+        let extractor = try FeatureExtractor(weights: weights.map { URL(fileURLWithPath: $0) }, resize: .adm, batchSize: batchSize)
+        let batch = (0..<images).map { syntheticImage(seed: UInt64($0), size: 256) }
+        _ = try extractor.features(of: Array(batch.prefix(min(batchSize, images))))   // warm-up: page faults, workspaces
+        let start = Date()
+        _ = try extractor.features(of: batch)
+        let seconds = Date().timeIntervalSince(start)
+        var report = Report(blas: blas, images: images, batchSize: batchSize, seconds: seconds,
+                            imagesPerSecond: Double(images) / seconds, peakRSSMegabytes: peakRSSMegabytes())
+        if !json { print(blas.line); print(String(format: "dimr-eval  %.2f img/s (%d images 256x256 → pool3, batch %d)", report.imagesPerSecond, images, batchSize)) }
+
+        if !noPytorch {
+            switch pytorchRate(weights: extractor.weights.url, threads: blas.threads) {
+            case .success(let rate):
+                report.pytorchImagesPerSecond = rate
+                report.pytorchThreads = blas.threads
+                report.ratioToPytorch = report.imagesPerSecond / rate
+                if !json { print(String(format: "PyTorch    %.2f img/s (same TorchScript network, torch-fidelity resize, %d threads)  → ratio %.2fx", rate, blas.threads, report.ratioToPytorch!)) }
+            case .failure(let error):
+                report.pytorchNote = "\(error)"
+                if !json { print("PyTorch    not measured: \(error)") }
+            }
+        }
+
+        if stream > 0 {
+            let source = SyntheticImageSource(count: stream, size: 256)
+            let t0 = Date()
+            var checksum = 0.0
+            try extractor.extract(source, progress: !json) { b in checksum += Double(b.pool.first ?? 0) }
+            report.streamedImages = stream
+            report.streamSeconds = Date().timeIntervalSince(t0)
+            if !json { print(String(format: "streamed   %d images in %.1f s (%.2f img/s)", stream, report.streamSeconds!, Double(stream) / report.streamSeconds!)) }
+        }
+        report.peakRSSMegabytes = peakRSSMegabytes()
+        if json { print(try jsonString(report)); return }
+        print(String(format: "peak RSS   %.0f MB", report.peakRSSMegabytes))
+    }
+
+    /// Runs the anchors venv's PyTorch on the same work: `images` generated 256×256 uint8 images,
+    /// torch-fidelity's TF-1 bilinear to 299, (x − 128)/128, the TorchScript network, batch `batchSize`.
+    private func pytorchRate(weights: URL, threads: Int) -> Result<Double, BenchError> {
+        let anchors = ProcessInfo.processInfo.environment["ANCHORS"] ?? "/tmp/anchors"
+        let python = anchors + "/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else { return .failure(BenchError("no anchors venv at \(anchors) (set ANCHORS)")) }
+        var tsWeights = weights.path
+        if (try? InceptionWeights.load(weights).format) != .torchScript {
+            tsWeights = WeightsLocator.cacheDirectory.appendingPathComponent("default_1.pt").path
+        }
+        let script = """
+        import sys, time, json, torch, numpy as np
+        from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x as resize
+        torch.set_num_threads(\(threads)); torch.set_flush_denormal(True)
+        net = torch.jit.load(sys.argv[1], map_location="cpu").eval()
+        n, b = \(images), \(batchSize)
+        x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (n, 256, 256, 3), dtype=np.uint8))
+        def run(imgs):
+            with torch.inference_mode():
+                for i in range(0, len(imgs), b):
+                    t = imgs[i:i + b].permute(0, 3, 1, 2).float()
+                    t = resize(t, size=(299, 299), align_corners=False)
+                    net((t - 128) / 128)
+        run(x[:b])
+        t0 = time.time(); run(x); dt = time.time() - t0
+        print(json.dumps({"rate": n / dt}))
+        """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-W", "ignore", "-c", script, tsWeights]
+        var env = ProcessInfo.processInfo.environment
+        env["OMP_NUM_THREADS"] = String(threads)
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return .failure(BenchError("could not start \(python): \(error)")) }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        struct Answer: Decodable { var rate: Double }
+        guard process.terminationStatus == 0,
+              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+              let answer = try? JSONDecoder().decode(Answer.self, from: Data(line.utf8)) else {
+            return .failure(BenchError("the PyTorch run failed (exit \(process.terminationStatus))"))
+        }
+        return .success(answer.rate)
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// Peak resident set size of this process so far (Linux reports ru_maxrss in kilobytes).
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+/// A deterministic image with smooth structure and noise (xorshift), so the network sees varied input.
+func syntheticImage(seed: UInt64, size: Int) -> RGBImage {
+    var state = (seed &+ 1) &* 0x9E37_79B9_7F4A_7C15 | 1
+    func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
+    let fx = Double(next() % 7 + 1), fy = Double(next() % 5 + 1)
+    var pixels = [UInt8](repeating: 0, count: size * size * 3)
+    for y in 0..<size {
+        for x in 0..<size {
+            for c in 0..<3 {
+                let v = 128 + 80 * sin(Double(x) * fx / Double(size) * 3 + Double(c)) * cos(Double(y) * fy / Double(size) * 3)
+                    + Double(Int(next() % 33) - 16)
+                pixels[(y * size + x) * 3 + c] = UInt8(max(0, min(255, v)))
+            }
+        }
+    }
+    return RGBImage(width: size, height: size, pixels: pixels)
+}
+
+/// Images generated on the fly, one batch at a time: a stand-in for a 50 000-image .npz.
+struct SyntheticImageSource: ImageSource {
+    let count: Int
+    let size: Int
+    /// A few distinct images, reused: generating 50 000 would cost more than the network.
+    private let distinct: [RGBImage]
+    var url: URL { URL(fileURLWithPath: "/dev/null/synthetic-\(count)x\(size)") }
+    var labels: [Int]? { nil }
+
+    init(count: Int, size: Int) {
+        self.count = count; self.size = size
+        distinct = (0..<8).map { syntheticImage(seed: UInt64($0), size: size) }
+    }
+
+    func forEachBatch(size batch: Int, _ body: (Int, [RGBImage]) throws -> Void) throws {
+        var start = 0
+        while start < count {
+            let end = min(start + batch, count)
+            try body(start, (start..<end).map { distinct[$0 % distinct.count] })
+            start = end
+        }
+    }
+}

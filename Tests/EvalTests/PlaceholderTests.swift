@@ -1,4 +1,0 @@
-import XCTest
-
-// PLACEHOLDER — delete once real tests exist in this target.
-final class EvalPlaceholderTests: XCTestCase {}

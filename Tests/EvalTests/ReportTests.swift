@@ -1,0 +1,84 @@
+import Distortion
+import Eval
+import Foundation
+import TensorIO
+import XCTest
+
+/// The HTML report and its charts (Sources/Eval/Report).
+final class ReportTests: XCTestCase {
+    func makeRun(_ name: String, in root: URL, withImages: Bool) throws -> URL {
+        let run = root.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        let lines = [
+            #"{"step": 100, "train_loss": 0.31, "fid": 120.5, "inception_score": 2.1, "precision": 0.4, "recall": 0.2, "distortion_rate": 0.6}"#,
+            #"{"step": 200, "train_loss": 0.22, "fid": 80.25, "sfid": 30, "inception_score": 2.5, "precision": 0.5, "recall": 0.3, "distortion_rate": 0.45}"#,
+            #"not json"#,
+            #"{"step": 300, "train_loss": 0.2, "scores": "not computed"}"#,
+        ]
+        try lines.joined(separator: "\n").write(to: run.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
+        try "step 10 loss 0.9\nstep 20 loss 0.5 lr 1e-4\nsomething else\n".write(to: run.appendingPathComponent("train.log"), atomically: true, encoding: .utf8)
+        if withImages {
+            let image = RGBImage(width: 8, height: 8, pixels: (0..<192).map { UInt8($0) })
+            try Data(try encodePNG(image)).write(to: run.appendingPathComponent("samples_step200.png"))
+            try Data(try encodePNG(image)).write(to: run.appendingPathComponent("worst.png"))
+        }
+        return run
+    }
+
+    func score(_ k: Int, _ n: Int) -> DistortionScore {
+        DistortionScore(source: "x.npz", distortionRate: Double(k) / Double(n), ciLow: Double(k) / Double(n) - 0.03,
+                        ciHigh: Double(k) / Double(n) + 0.03, confidence: 0.95, bootstrapResamples: 1000, threshold: 0.5,
+                        falsePositiveRate: 0.05, count: n, flagged: k, meanProbability: 0.5, featureProvider: "f",
+                        resizedFrom: [], imageSize: "32x32", notes: ["a <note> & more"])
+    }
+
+    /// Self-contained: no http:// or https:// anywhere, no script, no external src; the SVG
+    /// charts, metrics table (ADM column order), embedded PNGs and the comparison are present;
+    /// missing fields and unreadable lines become notes rather than errors.
+    func testReportIsSelfContained() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-report-test-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let runs = try [makeRun("dit", in: root, withImages: true), makeRun("dimr", in: root, withImages: false)]
+            .map { try RunDirectory($0) }
+        XCTAssertEqual(runs[0].lossCurve.map(\.y), [0.9, 0.5], "text step log")
+        XCTAssertEqual(runs[0].finalEvaluation?["fid"], 80.25)
+        XCTAssertEqual(runs[0].worstGrids.count, 1)
+        var inputs = ReportInputs(runs: runs, comparison: DistortionComparison(labels: ["DiT", "DiMR"], scores: [score(71, 100), score(29, 100)]))
+        inputs.title = "Test <report>"
+        let html = renderHTMLReport(inputs)
+        XCTAssertFalse(html.lowercased().contains("http://"))
+        XCTAssertFalse(html.lowercased().contains("https://"))
+        XCTAssertFalse(html.lowercased().contains("<script"))
+        XCTAssertFalse(html.contains("src=\"/"), "no file references")
+        XCTAssertTrue(html.contains("data:image/png;base64,"))
+        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 4, "loss, FID, distortion, comparison")
+        XCTAssertTrue(html.contains("Test &lt;report&gt;"))
+        XCTAssertTrue(html.contains("a &lt;note&gt; &amp; more"))
+        let header = ["Inception Score", "FID", "sFID", "Precision", "Recall"].map { html.range(of: $0)!.lowerBound }
+        XCTAssertEqual(header, header.sorted(), "ADM column order")
+        XCTAssertTrue(html.contains("<td>80.25</td>"))
+        XCTAssertTrue(html.contains("not a JSON object"), "bad line noted")
+        XCTAssertTrue(html.contains("DiT vs DiMR"))
+    }
+
+    func testCharts() throws {
+        let bars = [IntervalBar(label: "DiT", value: 0.71, low: 0.68, high: 0.74), IntervalBar(label: "DiMR", value: 0.292, low: 0.26, high: 0.32)]
+        let svg = svgBarChart(bars, title: "rates", yLabel: "rate")
+        XCTAssertTrue(svg.contains("71%") && svg.contains("DiMR"))
+        XCTAssertFalse(svg.contains("http"))
+        XCTAssertTrue(standaloneSVG(svg).contains("xmlns=\"http://www.w3.org/2000/svg\""), "a file of its own needs the namespace")
+        let png = rasterBarChart(bars, title: "rates", yLabel: "rate", width: 320, height: 200)
+        XCTAssertEqual(png.width, 320)
+        let decoded = try decodePNG(try encodePNG(png))
+        XCTAssertEqual(decoded, png)
+        // Bars are drawn: the first palette colour appears, and the background stays white at a corner.
+        let blue = chartPalette[0]
+        XCTAssertTrue(stride(from: 0, to: png.pixels.count, by: 3).contains { png.pixels[$0] == blue.r && png.pixels[$0 + 1] == blue.g && png.pixels[$0 + 2] == blue.b })
+        XCTAssertEqual(Array(png.pixels[0..<3]), [255, 255, 255])
+        let scale = ChartScale(covering: [0.03, 0.71], includeZero: true)
+        XCTAssertEqual(scale.low, 0)
+        XCTAssertEqual(scale.ticks.last!, 0.8, accuracy: 1e-12)
+        XCTAssertEqual(formatNumber(80.25, significant: 5), "80.25")
+        XCTAssertTrue(svgLineChart([LineSeries(name: "a", points: [])], title: "t", xLabel: "x", yLabel: "y").contains("no data"))
+    }
+}

@@ -1,0 +1,110 @@
+import TensorCore
+import XCTest
+
+/// conv2d and conv2dBackward against the naive Double loops in TestSupport.swift.
+/// Tolerance 1e-5 of the output scale: float32 sums of ≤ ~3500 products of values in -1...1.
+final class ConvTests: XCTestCase {
+    struct Case {
+        var x: [Int], o: Int, k: (Int, Int), stride = (1, 1), pad = Padding2D.zero, groups = 1
+        var label: String { "x \(x) o \(o) k \(k) s \(stride) \(pad) g \(groups)" }
+    }
+
+    static let cases: [Case] = [
+        Case(x: [2, 3, 9, 8], o: 5, k: (3, 3), pad: .same(1, 1)),                      // plain 3x3
+        Case(x: [3, 6, 7, 5], o: 4, k: (1, 1)),                                         // pointwise: straight to GEMM
+        Case(x: [2, 4, 11, 10], o: 6, k: (3, 2), stride: (2, 3),
+             pad: Padding2D(top: 1, bottom: 0, left: 2, right: 1), groups: 2),         // grouped, strided, asymmetric
+        Case(x: [1, 5, 17, 17], o: 7, k: (1, 7), pad: .same(0, 3)),                    // Inception 1x7
+        Case(x: [1, 5, 17, 17], o: 7, k: (7, 1), pad: .same(3, 0)),                    // and 7x1
+        Case(x: [2, 3, 13, 13], o: 4, k: (3, 3), stride: (2, 2)),                       // Inception stride-2 reduction
+        Case(x: [1, 2, 40, 37], o: 3, k: (3, 3), pad: .same(1, 1)),                     // many tiles, tiles cut output rows
+        Case(x: [5, 3, 23, 29], o: 4, k: (2, 2), stride: (1, 1)),                       // several images' tiles in one queue
+        Case(x: [2, 6, 12, 12], o: 6, k: (7, 7), pad: .same(3, 3), groups: 6),         // depthwise 7x7 (ConvNeXt)
+        Case(x: [2, 3, 9, 10], o: 6, k: (3, 3), stride: (2, 1), pad: .same(1, 1), groups: 3), // depthwise, multiplier 2
+        Case(x: [2, 4, 9, 11], o: 4, k: (3, 5), pad: Padding2D(top: 0, bottom: 2, left: 1, right: 3), groups: 4), // depthwise, asymmetric
+        Case(x: [1, 3, 5, 21], o: 3, k: (3, 3), pad: .same(1, 1), groups: 3),          // depthwise, rows longer than 8 lanes + tail
+        Case(x: [1, 2, 4, 4], o: 3, k: (4, 4)),                                         // kernel = whole image
+        Case(x: [2, 1, 6, 6], o: 2, k: (3, 3), pad: Padding2D(top: 2, bottom: 2, left: 0, right: 2)), // pad ≥ kernel/2
+    ]
+
+    func testForwardMatchesNaiveLoops() {
+        for (i, t) in Self.cases.enumerated() {
+            let cg = t.x[1] / t.groups
+            let x = randomTensor(t.x, seed: UInt64(100 + i)), w = randomTensor([t.o, cg, t.k.0, t.k.1], seed: UInt64(200 + i))
+            let b = randomTensor([t.o], seed: UInt64(300 + i))
+            for relu in [false, true] {
+                let y = conv2d(x, weight: w, bias: b, stride: t.stride, padding: t.pad, groups: t.groups,
+                               activation: relu ? .relu : .none)
+                let ref = naiveConv(x, w, b, stride: t.stride, padding: t.pad, groups: t.groups, relu: relu)
+                assertClose(y, ref.values, shape: ref.shape, tolerance: 1e-5, "\(t.label) relu \(relu)")
+            }
+            let y = conv2d(x, weight: w, bias: nil, stride: t.stride, padding: t.pad, groups: t.groups)
+            let ref = naiveConv(x, w, nil, stride: t.stride, padding: t.pad, groups: t.groups)
+            assertClose(y, ref.values, shape: ref.shape, tolerance: 1e-5, "\(t.label) no bias")
+        }
+    }
+
+    /// A batch big enough for several tiles per image at an Inception shape (35x35, K = 288·9/…).
+    func testForwardInceptionSizedLayer() {
+        let x = randomTensor([3, 16, 35, 35], seed: 7), w = randomTensor([24, 16, 3, 3], seed: 8), b = randomTensor([24], seed: 9)
+        let y = conv2d(x, weight: w, bias: b, padding: .same(1, 1), activation: .relu)
+        let ref = naiveConv(x, w, b, stride: (1, 1), padding: .same(1, 1), groups: 1, relu: true)
+        assertClose(y, ref.values, shape: ref.shape, tolerance: 1e-5, "35x35 16→24 3x3")
+    }
+
+    func testBackwardMatchesNaiveAdjoint() {
+        for (i, t) in Self.cases.enumerated() {
+            let cg = t.x[1] / t.groups
+            let x = randomTensor(t.x, seed: UInt64(400 + i)), w = randomTensor([t.o, cg, t.k.0, t.k.1], seed: UInt64(500 + i))
+            let outShape = naiveConv(x, w, nil, stride: t.stride, padding: t.pad, groups: t.groups).shape
+            let dy = randomTensor(outShape, seed: UInt64(600 + i))
+            let g = conv2dBackward(dy, input: x, weight: w, stride: t.stride, padding: t.pad, groups: t.groups)
+            let ref = naiveConvBackward(dy, x, w, stride: t.stride, padding: t.pad, groups: t.groups)
+            assertClose(g.input!, ref.dx, shape: x.shape, tolerance: 1e-5, "\(t.label) grad input")
+            assertClose(g.weight, ref.dw, shape: w.shape, tolerance: 1e-5, "\(t.label) grad weight")
+            assertClose(g.bias!, ref.db, shape: [t.o], tolerance: 1e-5, "\(t.label) grad bias")
+            let noInput = conv2dBackward(dy, input: x, weight: w, stride: t.stride, padding: t.pad, groups: t.groups,
+                                         hasBias: false, needsInputGradient: false)
+            XCTAssertNil(noInput.input); XCTAssertNil(noInput.bias)
+            assertClose(noInput.weight, ref.dw, shape: w.shape, tolerance: 1e-5, "\(t.label) grad weight only")
+        }
+    }
+
+    /// Independent of the adjoint loops: central differences of L = Σ conv(x)·dy, in float32 with
+    /// step 1e-2 (L is linear in each argument, so only rounding remains: tolerance 2e-3 relative).
+    func testBackwardMatchesFiniteDifferences() {
+        for (x0, w0, stride, pad, groups) in [
+            ([1, 2, 5, 6], [4, 2, 3, 3], (2, 1), Padding2D(top: 1, bottom: 0, left: 1, right: 2), 1),
+            ([1, 3, 6, 6], [3, 1, 3, 3], (1, 1), Padding2D.same(1, 1), 3),
+        ] {
+            let x = randomTensor(x0, seed: 1), w = randomTensor(w0, seed: 2), b = randomTensor([w0[0]], seed: 3)
+            let y = conv2d(x, weight: w, bias: b, stride: stride, padding: pad, groups: groups)
+            let dy = randomTensor(y.shape, seed: 4)
+            let g = conv2dBackward(dy, input: x, weight: w, stride: stride, padding: pad, groups: groups)
+            func loss() -> Double {
+                let y = conv2d(x, weight: w, bias: b, stride: stride, padding: pad, groups: groups)
+                return zip(y.array, dy.array).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+            }
+            for (param, grad, name) in [(x, g.input!, "input"), (w, g.weight, "weight"), (b, g.bias!, "bias")] {
+                var numeric = [Double](), analytic = [Float]()
+                for j in Swift.stride(from: 0, to: param.count, by: max(1, param.count / 17)) {
+                    let keep = param.data[j], h: Float = 1e-2
+                    param.data[j] = keep + h; let up = loss()
+                    param.data[j] = keep - h; let down = loss()
+                    param.data[j] = keep
+                    numeric.append((up - down) / (2 * Double(h))); analytic.append(grad.data[j])
+                }
+                let err = relativeError(analytic, numeric)
+                XCTAssertLessThan(err, 2e-3, "finite differences, grad \(name), x \(x0) w \(w0) groups \(groups)")
+            }
+        }
+    }
+
+    func testOutputShapeAndPaddingHelpers() {
+        XCTAssertEqual(Padding2D.same(1, 3), Padding2D(top: 1, bottom: 1, left: 3, right: 3))
+        let (oh, ow) = Padding2D.zero.outputSize(height: 299, width: 299, kernel: (3, 3), stride: (2, 2))
+        XCTAssertEqual(oh, 149); XCTAssertEqual(ow, 149)  // Inception's first layer
+        let y = conv2d(Tensor(zeros: [1, 3, 299, 299]), weight: Tensor(zeros: [32, 3, 3, 3]), bias: nil, stride: (2, 2))
+        XCTAssertEqual(y.shape, [1, 32, 149, 149])
+    }
+}
