@@ -54,7 +54,8 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 4, "loss, FID, distortion, comparison")
         XCTAssertTrue(html.contains("Test &lt;report&gt;"))
         XCTAssertTrue(html.contains("a &lt;note&gt; &amp; more"))
-        let header = ["Inception Score", "FID", "sFID", "Precision", "Recall"].map { html.range(of: $0)!.lowerBound }
+        // The column headers of the metrics table (the charts above it also say "FID").
+        let header = ["Inception Score", "FID", "sFID", "Precision", "Recall"].map { html.range(of: "<th>\($0) ")!.lowerBound }
         XCTAssertEqual(header, header.sorted(), "ADM column order")
         XCTAssertTrue(html.contains("<td>80.25</td>"))
         XCTAssertTrue(html.contains("not a JSON object"), "bad line noted")

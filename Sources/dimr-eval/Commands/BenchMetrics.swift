@@ -17,6 +17,8 @@ struct BenchMetrics: ParsableCommand {
     var at50k = false
     @Flag(name: .customLong("no-python"), help: "Skip the numpy/scipy side.") var noPython = false
     @Flag(name: .customLong("no-prdc"), help: "Skip prdc's compute_prdc (23 s at 10k).") var noPrdc = false
+    @Option(help: "Timed runs of each dimr-eval measurement (the fastest is reported; the machine is shared).")
+    var repeats = 2
     @Flag(help: "Print JSON.") var json = false
 
     struct Timing: Codable {
@@ -41,7 +43,7 @@ struct BenchMetrics: ParsableCommand {
     }
 
     func validate() throws {
-        guard n >= 10, dimension >= 1 else { throw ValidationError("--n must be ≥ 10 and --dimension ≥ 1") }
+        guard n >= 10, dimension >= 1, repeats >= 1 else { throw ValidationError("--n must be ≥ 10, --dimension and --repeats ≥ 1") }
     }
 
     func run() throws {
@@ -88,7 +90,7 @@ struct BenchMetrics: ParsableCommand {
         if at50k {
             let big = 50_000
             let a = features(big, seed: 3, shift: 0), b = features(big, seed: 4, shift: 0.05)
-            report.knn50kSeconds = try timed { _ = try ManifoldEstimator(k: 3, densityK: 5).evaluate(reference: a, samples: b) }
+            report.knn50kSeconds = try timedOnce { _ = try ManifoldEstimator(k: 3, densityK: 5).evaluate(reference: a, samples: b) }
         }
         if json { print(try jsonString(report)); return }
         print(blas.line)
@@ -122,7 +124,18 @@ struct BenchMetrics: ParsableCommand {
         return acc.finish()
     }
 
+    /// Fastest of `repeats` runs: on a shared 2-core machine one run can be slowed by a neighbour.
     private func timed(_ body: () throws -> Void) throws -> Double {
+        var best = Double.infinity
+        for _ in 0..<max(repeats, 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return best
+    }
+
+    private func timedOnce(_ body: () throws -> Void) throws -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
         try body()
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

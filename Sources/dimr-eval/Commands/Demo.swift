@@ -1,7 +1,113 @@
 import ArgumentParser
+import DiMRTrainer
+import Foundation
+import TensorIO
 
-// PLACEHOLDER — owned by a helper; replace entirely.
+/// The README's main job: the paper's pipeline end to end on the embedded data.
+/// reference batch → train tiny DiT, U-ViT, DiMR (each scored while training) → sample →
+/// every metric → distortion comparison → one HTML report. Each stage is the same verb a user
+/// would run by hand, so the demo is also the integration test of the whole tool.
 struct Demo: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "demo", abstract: "The end-to-end pipeline on the embedded data.")
-    func run() throws { throw ValidationError("`demo` is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        abstract: "The end-to-end pipeline on the embedded data: train, sample, score, compare, report.")
+
+    @Option(help: "Output folder (runs, samples, charts, report.html).") var out: String = "runs/demo"
+    @Option(help: "Training steps per model.") var steps: Int = 1500
+    @Option(help: "Score a checkpoint every N steps (FID/IS/precision/recall against the reference).") var evalEvery: Int = 500
+    @Option(help: "Reference images drawn from the embedded data set.") var referenceCount: Int = 1000
+    @Option(help: "Samples per model for the final scores and the distortion comparison.") var sampleCount: Int = 500
+    @Option(help: "Architectures to train, in the order of the comparison.") var arch: [String] = ["dit", "uvit", "dimr"]
+    @Option(help: "Seed for everything.") var seed: Int = 0
+    @Flag(help: "Print a JSON summary at the end.") var json = false
+
+    static let displayNames = ["dit": "DiT", "uvit": "U-ViT", "dimr": "DiMR"]
+
+    func validate() throws {
+        for a in arch where Self.displayNames[a] == nil { throw ValidationError("--arch: expected dit, uvit or dimr, found \(a)") }
+        if steps < 1 || evalEvery < 1 || referenceCount < 10 || sampleCount < 10 {
+            throw ValidationError("--steps, --eval-every must be ≥ 1 and --reference-count, --sample-count ≥ 10")
+        }
+    }
+
+    func run() throws {
+        let root = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let started = Date()
+        func stage(_ text: String) {
+            let t = Int(Date().timeIntervalSince(started))
+            FileHandle.standardError.write(Data("[demo \(t / 60)m\(String(format: "%02d", t % 60))s] \(text)\n".utf8))
+        }
+
+        // 1. The reference batch: real images of the embedded data set, in ADM format.
+        let reference = root.appendingPathComponent("reference.npz")
+        if !FileManager.default.fileExists(atPath: reference.path) {
+            stage("writing \(referenceCount) reference images → \(reference.path)")
+            try writeReferenceBatch(count: referenceCount, to: reference)
+        }
+
+        // 2–4. Train each model (scored every --eval-every steps), sample, score every metric.
+        var sampleFiles: [String] = [], runDirs: [String] = []
+        for a in arch {
+            let run = root.appendingPathComponent(a)
+            runDirs.append(run.path)
+            stage("training \(Self.displayNames[a]!) (tiny preset, \(steps) steps) → \(run.path)")
+            var train = try Train.parse(["--arch", a, "--preset", "tiny", "--steps", "\(steps)",
+                                         "--eval-every", "\(evalEvery)", "--out", run.path, "--seed", "\(seed)",
+                                         "--data", reference.path]
+                                        + (FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoint.json").path) ? ["--resume"] : []))
+            try train.run()
+
+            let samples = run.appendingPathComponent("samples.npz")
+            stage("sampling \(sampleCount) images from \(Self.displayNames[a]!)")
+            var sample = try Sample.parse([run.path, "--count", "\(sampleCount)", "--seed", "\(seed)",
+                                           "-o", samples.path, "--grid", run.appendingPathComponent("samples.png").path])
+            try sample.run()
+            sampleFiles.append(samples.path)
+
+            stage("scoring \(Self.displayNames[a]!): FID, sFID, IS, precision/recall, density/coverage, KID")
+            let evaluate = try Evaluate.parse([samples.path, reference.path, "--save-json",
+                                               run.appendingPathComponent("final-metrics.json").path])
+            try evaluate.run()
+        }
+
+        // 5. Distortion rates with confidence intervals, pairwise tests and a chart.
+        let compareJSON = root.appendingPathComponent("distortion.json")
+        stage("comparing distortion rates")
+        let compare = try DistortionCommand.Compare.parse(
+            sampleFiles + ["--ref", reference.path, "--labels", arch.map { Self.displayNames[$0]! }.joined(separator: ","),
+                           "-o", root.appendingPathComponent("distortion.svg").path,
+                           "--png", root.appendingPathComponent("distortion.png").path,
+                           "--save-json", compareJSON.path, "--seed", "\(seed)"])
+        try compare.run()
+
+        // 6. One self-contained page.
+        let report = root.appendingPathComponent("report.html")
+        stage("writing the report")
+        let page = try Report.parse(runDirs + ["-o", report.path, "--compare", compareJSON.path,
+                                               "--title", "dimr-eval demo: DiT vs U-ViT vs DiMR on the embedded data"])
+        try page.run()
+
+        let seconds = Int(Date().timeIntervalSince(started))
+        if json {
+            print(try jsonString(["report": report.path, "output": root.path, "seconds": "\(seconds)"]))
+        } else {
+            print("demo finished in \(seconds / 60) min \(seconds % 60) s")
+            print("report: \(report.path)")
+        }
+    }
+
+    /// Writes `count` images of the embedded data set (seed 0, the training distribution) as an
+    /// ADM batch: `arr_0` uint8 (N,32,32,3), `arr_1` int64 labels.
+    func writeReferenceBatch(count: Int, to url: URL) throws {
+        let data = EmbeddedShapes(seed: UInt64(seed))
+        let writer = try NpzStreamWriter(url: url, dtype: .uint8, shape: [count, data.size, data.size, 3])
+        var labels: [Int64] = []
+        // Indices from the far end of the stream, so the reference is not the first training batch.
+        for i in 0..<count {
+            let (image, label) = data.image(1_000_000 + i)
+            try writer.append(images: [image])
+            labels.append(Int64(label))
+        }
+        try writer.finish(extras: [("arr_1", NpyArray(int64: labels, shape: [count]))])
+    }
 }

@@ -3,6 +3,7 @@ import CFFTW
 import CJPEG
 import CPNG
 import Foundation
+import InceptionNet
 import TensorCore
 
 /// What a bug report needs: versions, the BLAS core and threads, which weights were found, cache paths.
@@ -22,15 +23,9 @@ struct Doctor: ParsableCommand {
         var libpng: String
         var fftw: String
         var cacheDirectory: String
-        var weights: [WeightsCandidate]
+        var weights: [WeightsLocator.Candidate]
     }
 
-    struct WeightsCandidate: Codable {
-        var path: String
-        var source: String
-        var exists: Bool
-        var bytes: Int?
-    }
 
     func run() throws {
         let report = Report(
@@ -42,8 +37,8 @@ struct Doctor: ParsableCommand {
             libjpegTurbo: "\(LIBJPEG_TURBO_VERSION_NUMBER / 1_000_000).\(LIBJPEG_TURBO_VERSION_NUMBER / 1000 % 1000).\(LIBJPEG_TURBO_VERSION_NUMBER % 1000)",
             libpng: String(cString: png_get_libpng_ver(nil)),
             fftw: fftwVersion(),
-            cacheDirectory: cacheDirectory().path,
-            weights: weightsCandidates())
+            cacheDirectory: WeightsLocator.cacheDirectory.path,
+            weights: WeightsLocator.candidates())
         if json { print(try jsonString(report)); return }
         print("dimr-eval \(report.version) (\(report.swift))")
         print("CPU          \(report.cpu), \(report.cores) cores")
@@ -60,7 +55,7 @@ struct Doctor: ParsableCommand {
         print("FFTW         \(report.fftw)")
         print("cache        \(report.cacheDirectory)")
         for w in report.weights {
-            print("weights      \(w.exists ? "found  " : "missing") \(w.path) (\(w.source))")
+            print("weights      \(w.exists ? "found  " : "missing") \(w.path) (\(w.origin))")
         }
         if !report.weights.contains(where: { $0.exists }) {
             print("             run scripts/setup.sh to fetch and verify the FID Inception weights")
@@ -75,25 +70,6 @@ let swiftCompilerVersion = "Swift 6.3+"
 #else
 let swiftCompilerVersion = "Swift 6.x"
 #endif
-
-func cacheDirectory() -> URL {
-    if let env = ProcessInfo.processInfo.environment["DIMR_EVAL_CACHE"], !env.isEmpty {
-        return URL(fileURLWithPath: env)
-    }
-    return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/dimr-eval")
-}
-
-func weightsCandidates() -> [Doctor.WeightsCandidate] {
-    var list: [(String, String)] = []
-    if let env = ProcessInfo.processInfo.environment["DIMR_EVAL_WEIGHTS"], !env.isEmpty { list.append((env, "DIMR_EVAL_WEIGHTS")) }
-    list.append((cacheDirectory().appendingPathComponent("default_1.pt").path, "scripts/setup.sh cache"))
-    let home = FileManager.default.homeDirectoryForCurrentUser.path
-    list.append((home + "/.cache/torch/hub/checkpoints/pt_inception-2015-12-05-6726825d.pth", "pytorch-fid cache"))
-    return list.map { path, source in
-        let attrs = try? FileManager.default.attributesOfItem(atPath: path)
-        return .init(path: path, source: source, exists: attrs != nil, bytes: (attrs?[.size] as? NSNumber)?.intValue)
-    }
-}
 
 func cpuModelName() -> String {
     guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
@@ -115,3 +91,6 @@ func fftwVersion() -> String {
     guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "fftwf_version") else { return "unknown" }
     return String(cString: symbol.assumingMemoryBound(to: CChar.self))
 }
+
+/// dimr-eval's cache folder ($DIMR_EVAL_CACHE or ~/.cache/dimr-eval): weights, trained classifiers.
+func cacheDirectory() -> URL { WeightsLocator.cacheDirectory }
