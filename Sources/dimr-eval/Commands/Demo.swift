@@ -14,9 +14,13 @@ struct Demo: ParsableCommand {
     @Option(help: "Output folder (runs, samples, charts, report.html).") var out: String = "runs/demo"
     @Option(help: "Training steps per model.") var steps: Int = 1500
     @Option(help: "Score a checkpoint every N steps (FID/IS/precision/recall against the reference).") var evalEvery: Int = 500
-    @Option(help: "Reference images drawn from the embedded data set.") var referenceCount: Int = 1000
-    @Option(help: "Samples per model for the final scores and the distortion comparison.") var sampleCount: Int = 500
+    @Option(help: "Reference images drawn from the embedded data set (final scores, distortion).") var referenceCount: Int = 500
+    @Option(help: "Samples per model for the final scores and the distortion comparison.") var sampleCount: Int = 250
+    @Option(help: "Samples scored at each checkpoint while training (small: Inception is the cost).") var evalSamples: Int = 100
+    @Option(help: "Data images the checkpoints' samples are scored against while training.") var evalReferenceCount: Int = 200
     @Option(help: "Architectures to train, in the order of the comparison.") var arch: [String] = ["dit", "uvit", "dimr"]
+    @Option(help: "Features of the distortion classifier: handcrafted (spectral + image statistics, seconds) or inception (slower on 2 cores).")
+    var distortionFeatures: String = "handcrafted"
     @Option(help: "Seed for everything.") var seed: Int = 0
     @Flag(help: "Print a JSON summary at the end.") var json = false
 
@@ -40,9 +44,19 @@ struct Demo: ParsableCommand {
 
         // 1. The reference batch: real images of the embedded data set, in ADM format.
         let reference = root.appendingPathComponent("reference.npz")
-        if !FileManager.default.fileExists(atPath: reference.path) {
+        let referenceFeatures = root.appendingPathComponent("reference-features.npz")
+        let existing = try? NpzFile(contentsOf: reference).header("arr_0").shape.first
+        if existing != referenceCount {
+            try? FileManager.default.removeItem(at: referenceFeatures)  // features of an older reference
             stage("writing \(referenceCount) reference images → \(reference.path)")
             try writeReferenceBatch(count: referenceCount, to: reference)
+        }
+
+        // Reference features once, reused by every model's final scores.
+        if !FileManager.default.fileExists(atPath: referenceFeatures.path) {
+            stage("Inception features of the reference batch → \(referenceFeatures.path)")
+            let features = try Features.parse([reference.path, "-o", referenceFeatures.path])
+            try features.run()
         }
 
         // 2–4. Train each model (scored every --eval-every steps), sample, score every metric.
@@ -53,8 +67,8 @@ struct Demo: ParsableCommand {
             stage("training \(Self.displayNames[a]!) (tiny preset, \(steps) steps) → \(run.path)")
             var train = try Train.parse(["--arch", a, "--preset", "tiny", "--steps", "\(steps)",
                                          "--eval-every", "\(evalEvery)", "--out", run.path, "--seed", "\(seed)",
-                                         "--data", reference.path]
-                                        + (FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoint.json").path) ? ["--resume"] : []))
+                                         "--eval-samples", "\(evalSamples)", "--reference-count", "\(evalReferenceCount)"]
+                                        + (FileManager.default.fileExists(atPath: run.appendingPathComponent("latest.json").path) ? ["--resume"] : []))
             try train.run()
 
             let samples = run.appendingPathComponent("samples.npz")
@@ -65,9 +79,10 @@ struct Demo: ParsableCommand {
             sampleFiles.append(samples.path)
 
             stage("scoring \(Self.displayNames[a]!): FID, sFID, IS, precision/recall, density/coverage, KID")
-            let evaluate = try Evaluate.parse([samples.path, reference.path, "--save-json",
-                                               run.appendingPathComponent("final-metrics.json").path])
+            let finalMetrics = run.appendingPathComponent("final-metrics.json")
+            let evaluate = try Evaluate.parse([samples.path, referenceFeatures.path, "--save-json", finalMetrics.path])
             try evaluate.run()
+            try appendFinalScores(finalMetrics, to: run)
         }
 
         // 5. Distortion rates with confidence intervals, pairwise tests and a chart.
@@ -77,7 +92,7 @@ struct Demo: ParsableCommand {
             sampleFiles + ["--ref", reference.path, "--labels", arch.map { Self.displayNames[$0]! }.joined(separator: ","),
                            "-o", root.appendingPathComponent("distortion.svg").path,
                            "--png", root.appendingPathComponent("distortion.png").path,
-                           "--save-json", compareJSON.path, "--seed", "\(seed)"])
+                           "--save-json", compareJSON.path, "--seed", "\(seed)", "--features", distortionFeatures])
         try compare.run()
 
         // 6. One self-contained page.
@@ -94,6 +109,17 @@ struct Demo: ParsableCommand {
             print("demo finished in \(seconds / 60) min \(seconds % 60) s")
             print("report: \(report.path)")
         }
+    }
+
+    /// Adds the full metric suite of the final samples to the run's metrics.jsonl, so the report's
+    /// ADM table shows every metric at the last step.
+    func appendFinalScores(_ metrics: URL, to run: URL) throws {
+        guard let object = try JSONSerialization.jsonObject(with: Data(contentsOf: metrics)) as? [String: Any] else { return }
+        var record: [String: JSONValue] = ["step": .number(Double(steps)), "final": .string("\(sampleCount) samples")]
+        for (key, value) in object {
+            if let number = value as? NSNumber, !(value is Bool) { record[key] = .number(number.doubleValue) }
+        }
+        try appendJSONLine(record, to: run.appendingPathComponent("metrics.jsonl"))
     }
 
     /// Writes `count` images of the embedded data set (seed 0, the training distribution) as an

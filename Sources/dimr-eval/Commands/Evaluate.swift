@@ -2,6 +2,7 @@ import ArgumentParser
 import Eval
 import Foundation
 import TensorCore
+import TensorIO
 
 /// `dimr-eval eval SAMPLES REF`: ADM's table (IS, FID, sFID, precision, recall) plus density,
 /// coverage and KID, from one feature pass over each input.
@@ -29,6 +30,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "KID: seed of numpy's RandomState for the subsets.") var seed: UInt32 = 0
     @Option(name: .customLong("is-splits"), help: "IS: number of consecutive splits (ADM: 10 of 5000 at 50k).") var isSplits = 10
     @Flag(help: "Print JSON.") var json = false
+    @Option(help: "Also write the JSON report to this file (atomically), e.g. for `dimr-eval report`.") var saveJson: String?
 
     func validate() throws {
         guard k >= 1, densityK >= 1 else { throw ValidationError("--k and --density-k must be at least 1") }
@@ -56,6 +58,9 @@ struct Evaluate: ParsableCommand {
         settings.kidSubsets = kidSubsets; settings.kidSubsetSize = kidSubsetSize; settings.kidSeed = seed
         settings.isSplits = isSplits
         let report = try MetricSuite.evaluate(samples: fake, reference: real, fcWeight: fc, fcNote: note, settings: settings)
+        if let saveJson {
+            try writeAtomically(Data(try jsonString(report).utf8), to: URL(fileURLWithPath: saveJson))
+        }
         if json { print(try jsonString(report)); return }
         print(table(report))
     }
