@@ -17,7 +17,7 @@ public struct DistortionTrainingOptions: Sendable {
     /// Test images distorted per kind for the validation figures.
     public var maxTestImagesPerKind = 100
     /// L2 strengths tried; the one with the lowest validation loss is kept.
-    public var l2Candidates: [Float] = [1e-3, 1e-2, 1e-1]
+    public var l2Candidates: [Float] = [1e-3, 1e-2, 1e-1, 1]
     public var iterations = 400
     /// Show progress on a terminal.
     public var progress = true

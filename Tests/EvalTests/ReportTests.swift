@@ -62,6 +62,16 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(html.contains("DiT vs DiMR"))
     }
 
+    /// JSON 0 and 1 stay numbers (Linux's `0 is Bool` is true), true/false are not numbers.
+    func testJSONNumbersZeroAndOneAreNotBooleans() throws {
+        let object = try JSONSerialization.jsonObject(with: Data(#"{"zero":0,"one":1,"half":0.5,"yes":true,"text":"1"}"#.utf8)) as! [String: Any]
+        XCTAssertEqual(jsonNumber(object["zero"]!), 0)
+        XCTAssertEqual(jsonNumber(object["one"]!), 1)
+        XCTAssertEqual(jsonNumber(object["half"]!), 0.5)
+        XCTAssertNil(jsonNumber(object["yes"]!))
+        XCTAssertNil(jsonNumber(object["text"]!))
+    }
+
     func testCharts() throws {
         let bars = [IntervalBar(label: "DiT", value: 0.71, low: 0.68, high: 0.74), IntervalBar(label: "DiMR", value: 0.292, low: 0.26, high: 0.32)]
         let svg = svgBarChart(bars, title: "rates", yLabel: "rate")

@@ -133,5 +133,8 @@ private func figure(_ caption: String, _ url: URL, maxBytes: Int, notes: inout [
         notes.append("\(url.path) is not a PNG; not embedded")
         return ""
     }
-    return "<figure><img alt=\"\(escapeXML(caption))\" src=\"data:image/png;base64,\(data.base64EncodedString())\"><figcaption>\(escapeXML(caption))</figcaption></figure>\n"
+    // Small images (32×32 samples) are shown enlarged, pixels kept sharp by the CSS.
+    let width = data.count >= 24 ? Int(data[16]) << 24 | Int(data[17]) << 16 | Int(data[18]) << 8 | Int(data[19]) : 0
+    let style = width > 0 && width < 320 ? " style=\"width:\(width * max(1, 320 / width))px\"" : ""
+    return "<figure><img\(style) alt=\"\(escapeXML(caption))\" src=\"data:image/png;base64,\(data.base64EncodedString())\"><figcaption>\(escapeXML(caption))</figcaption></figure>\n"
 }

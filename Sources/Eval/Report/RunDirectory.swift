@@ -88,7 +88,7 @@ public struct RunDirectory {
     static func canonical(_ object: [String: Any]) -> [String: Double] {
         var out: [String: Double] = [:]
         for (key, value) in object {
-            guard let number = (value as? NSNumber)?.doubleValue, !(value is Bool) else { continue }
+            guard let number = jsonNumber(value) else { continue }
             out[key] = number
         }
         for (name, aliases) in metricAliases {
@@ -125,4 +125,13 @@ public struct RunDirectory {
         }
         return []
     }
+}
+
+/// A JSON number from JSONSerialization as a Double, or nil for anything else. On Linux, `0 is Bool`
+/// and `1 is Bool` are true for decoded numbers, so booleans are told apart by their class instead
+/// (a precision of exactly 0 or 1 must not vanish from a report).
+public func jsonNumber(_ value: Any) -> Double? {
+    guard let number = value as? NSNumber else { return nil }
+    if String(describing: type(of: value)).contains("Boolean") { return nil }  // __NSCFBoolean
+    return number.doubleValue
 }

@@ -65,11 +65,11 @@ public func svgBarChart(_ bars: [IntervalBar], title: String, yLabel: String, pe
     let slot = plotW / Double(max(bars.count, 1)), barW = min(slot * 0.6, 90)
     for (i, bar) in bars.enumerated() {
         let cx = left + slot * (Double(i) + 0.5)
-        let top = y(max(bar.value, 0)), base = y(0)
-        svg += "<rect x=\"\(f(cx - barW / 2))\" y=\"\(f(min(top, base)))\" width=\"\(f(barW))\" height=\"\(f(abs(base - top)))\" fill=\"\(hexColour(i))\"><title>\(escapeXML(bar.label)): \(escapeXML(scale.label(bar.value, percent: percent))) [\(escapeXML(scale.label(bar.low, percent: percent))), \(escapeXML(scale.label(bar.high, percent: percent)))]</title></rect>\n"
+        let barTop = y(max(bar.value, 0)), base = y(0)
+        svg += "<rect x=\"\(f(cx - barW / 2))\" y=\"\(f(min(barTop, base)))\" width=\"\(f(barW))\" height=\"\(f(abs(base - barTop)))\" fill=\"\(hexColour(i))\"><title>\(escapeXML(bar.label)): \(escapeXML(scale.label(bar.value, percent: percent))) [\(escapeXML(scale.label(bar.low, percent: percent))), \(escapeXML(scale.label(bar.high, percent: percent)))]</title></rect>\n"
         // interval whisker
         svg += "<path d=\"M\(f(cx)) \(f(y(bar.low)))V\(f(y(bar.high)))M\(f(cx - 8)) \(f(y(bar.low)))H\(f(cx + 8))M\(f(cx - 8)) \(f(y(bar.high)))H\(f(cx + 8))\" stroke=\"black\" stroke-width=\"1.5\" fill=\"none\"/>\n"
-        svg += "<text x=\"\(f(cx + barW / 2 + 2))\" y=\"\(f(top - 4))\" font-size=\"11\">\(escapeXML(scale.label(bar.value, percent: percent)))</text>\n"
+        svg += "<text x=\"\(f(cx + barW / 2 + 2))\" y=\"\(f(barTop - 4))\" font-size=\"11\">\(escapeXML(scale.label(bar.value, percent: percent)))</text>\n"
         svg += "<text x=\"\(f(cx))\" y=\"\(f(top + plotH + 18))\" text-anchor=\"middle\">\(escapeXML(bar.label))</text>\n"
     }
     svg += "<line x1=\"\(f(left))\" x2=\"\(f(left))\" y1=\"\(f(top))\" y2=\"\(f(top + plotH))\" stroke=\"black\"/>"

@@ -15,6 +15,7 @@ struct Bench: ParsableCommand {
         BenchConv.self,
         BenchInception.self,
         BenchMetrics.self,
+        BenchTrain.self,
     ]
 }
 

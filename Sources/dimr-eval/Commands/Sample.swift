@@ -4,104 +4,73 @@ import Foundation
 import TensorCore
 import TensorIO
 
-/// `dimr-eval sample`: draws images from a run folder's latest checkpoint (or a given checkpoint)
-/// into an ADM batch (`arr_0` uint8 NHWC, `arr_1` int64 labels), streamed batch by batch.
+/// `dimr-eval sample DIR`: draws images from a checkpoint's EMA weights into an ADM batch.
 struct Sample: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "sample", abstract: "Sample from a trained checkpoint into an ADM batch.")
+    static let configuration = CommandConfiguration(commandName: "sample", abstract: "Sample from a trained checkpoint into an ADM batch.")
 
-    @Argument(help: "Run folder (its latest checkpoint) or a checkpoint .json/.safetensors.") var checkpoint: String
-    @Option(help: "Images to draw; labels cycle through the classes.") var count: Int = 500
-    @Option(help: "Sampler: ddpm, ddim or dpm-solver.") var sampler: String = SamplerKind.dpmSolver.rawValue
-    @Option(help: "Sampling steps.") var steps: Int = 25
-    @Option(help: "DPM-Solver order (2 or 3).") var order: Int = 3
-    @Option(help: "Classifier-free guidance scale (1: plain conditional sampling).") var cfg: Float = 1
-    @Option(help: "Seed: sample i's noise depends only on (seed, i).") var seed: UInt64 = 0
-    @Option(help: "Images per model batch.") var batchSize: Int = 64
-    @Flag(inversion: .prefixedNo, help: "Use the EMA weights (default) or the raw weights.") var ema = true
-    @Option(name: .shortAndLong, help: "Output ADM batch (.npz).") var output: String
-    @Option(help: "Also write a PNG grid of the first (up to 256) samples.") var grid: String?
-    @Flag(help: "Print a JSON summary on stdout.") var json = false
-
-    func validate() throws {
-        guard SamplerKind(rawValue: sampler) != nil else {
-            throw ValidationError("--sampler: expected one of \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")), found '\(sampler)'")
-        }
-        if count < 1 || steps < 1 || batchSize < 1 { throw ValidationError("--count, --steps and --batch-size must be ≥ 1") }
-        if order != 2 && order != 3 { throw ValidationError("--order: expected 2 or 3, found \(order)") }
-        if !(cfg.isFinite && cfg >= 0) { throw ValidationError("--cfg must be a finite number ≥ 0, found \(cfg)") }
-    }
+    @Argument(help: "Run folder (uses latest.json) or a checkpoint .json/.safetensors.") var checkpoint: String
+    @Option(help: "Number of images.") var count = 100
+    @Option(help: "Sampler: ddpm, ddim or dpm-solver.") var sampler = "dpm-solver"
+    @Option(help: "Sampler steps.") var steps = 25
+    @Option(help: "DPM-Solver order (2 or 3).") var order = 3
+    @Option(help: "Classifier-free guidance scale w (1: none).") var cfg: Float = 1
+    @Option(help: "DiMR's cosine CFG schedule with this power (omit for constant guidance).") var cfgPower: Float?
+    @Option(help: "Class of every image (default: cycle through the classes).") var label: Int?
+    @Option(help: "Seed of the initial noise.") var seed: UInt64 = 0
+    @Option(help: "Images per model call.") var batchSize = 64
+    @Flag(help: "Use the raw weights instead of the EMA.") var noEma = false
+    @Option(name: .shortAndLong, help: "Output .npz (arr_0 uint8 NHWC, arr_1 labels).") var output: String
+    @Option(help: "Also write a PNG grid of the samples.") var grid: String?
+    @Flag(help: "Print a JSON summary.") var json = false
 
     func run() throws {
-        let started = Date()
-        let (model, state) = try Checkpoint.loadModel(URL(fileURLWithPath: checkpoint), useEMA: ema)
-        let c = model.config
-        let schedule = NoiseSchedule(state.training.schedule)
-        let options = SamplingOptions(sampler: SamplerKind(rawValue: sampler)!, steps: steps, order: order, guidance: Guidance(scale: cfg))
-        let labels = (0..<count).map { $0 % c.numClasses }
-
-        let outURL = URL(fileURLWithPath: output)
-        let writer = try NpzStreamWriter(url: outURL, dtype: .uint8, shape: [count, c.imageSize, c.imageSize, c.channels])
-        let meter = Progress(total: count, label: "sampling")
-        let gridLimit = 256
-        var gridImages: [RGBImage] = []
-        for start in stride(from: 0, to: count, by: batchSize) {
-            let part = Array(labels[start..<min(count, start + batchSize)])
-            let x = generateSamples(model: model, schedule: schedule, labels: part, firstIndex: start, seed: seed, options: options)
-            let images = toImages(x)
-            try writer.append(images: images)
-            if grid != nil && gridImages.count < gridLimit { gridImages += images.prefix(gridLimit - gridImages.count) }
-            meter.advance(by: images.count)
+        guard let kind = SamplerKind(rawValue: sampler) else {
+            throw ValidationError("--sampler must be one of \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(sampler)'")
         }
-        meter.finish()
-        try writer.finish(extras: [("arr_1", NpyArray(int64: labels.map(Int64.init), shape: [count]))])
-        if let grid { try writeAtomically(try encodePNG(imageGrid(gridImages)), to: URL(fileURLWithPath: grid)) }
-
-        let seconds = Date().timeIntervalSince(started)
-        let summary = SampleSummary(output: outURL.path, grid: grid, count: count, imageSize: c.imageSize,
-                                    architecture: c.architecture.rawValue, preset: c.preset, step: state.step,
-                                    weights: ema ? "ema" : "raw", sampler: sampler, steps: steps, cfg: cfg, seed: seed,
-                                    seconds: seconds, imagesPerSecond: Double(count) / max(seconds, 1e-9))
+        guard count >= 1, steps >= 1 else { throw ValidationError("--count and --steps must be at least 1") }
+        let (model, state) = try Checkpoint.loadModel(URL(fileURLWithPath: checkpoint), useEMA: !noEma)
+        let classes = model.config.numClasses
+        if let label, label < 0 || label > classes {
+            throw ValidationError("--label must be in 0...\(classes) (\(classes) = unconditional), got \(label)")
+        }
+        let options = SamplingOptions(sampler: kind, steps: steps, order: order, guidance: Guidance(scale: cfg, cosinePower: cfgPower))
+        let schedule = NoiseSchedule(state.training.schedule)
+        let labels = (0..<count).map { label ?? ($0 % classes) }
+        let progress = Progress(total: count, label: "sampling")
+        let start = Date()
+        var images: [RGBImage] = []
+        for first in stride(from: 0, to: count, by: batchSize) {
+            let batch = Array(labels[first..<min(count, first + batchSize)])
+            images += toImages(generateSamples(model: model, schedule: schedule, labels: batch, firstIndex: first, seed: seed, options: options))
+            progress.advance(by: batch.count)
+        }
+        progress.finish()
+        try writeADMBatch(images, labels: labels, to: URL(fileURLWithPath: output))
+        if let grid { try writeAtomically(try encodePNG(imageGrid(images)), to: URL(fileURLWithPath: grid)) }
+        let seconds = Date().timeIntervalSince(start)
         if json {
-            print(try jsonString(summary))
+            let summary: [String: JSONValue] = ["output": .string(output), "count": .number(Double(count)), "step": .number(Double(state.step)),
+                                                "sampler": .string(kind.rawValue), "steps": .number(Double(steps)),
+                                                "cfg": .number(Double(cfg)), "seconds": .number(seconds)]
+            let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
+            print(String(decoding: try e.encode(summary), as: UTF8.self))
         } else {
-            print("\(count) samples from \(c.architecture.rawValue) \(c.preset) at step \(state.step) (\(summary.weights) weights, \(sampler) \(steps) steps, cfg \(cfg)) → \(outURL.path)"
-                  + (grid.map { "; grid → \($0)" } ?? "") + String(format: " in %.1f s", seconds))
+            print("\(count) samples from \(state.model.architecture.rawValue) \(state.model.preset) at step \(state.step) → \(output) (\(String(format: "%.1f", seconds)) s)")
         }
     }
 }
 
-struct SampleSummary: Encodable {
-    var output: String
-    var grid: String?
-    var count: Int
-    var imageSize: Int
-    var architecture: String
-    var preset: String
-    var step: Int
-    var weights: String
-    var sampler: String
-    var steps: Int
-    var cfg: Float
-    var seed: UInt64
-    var seconds: Double
-    var imagesPerSecond: Double
-}
-
-/// Images (all the same size) tiled row by row on a square-ish grid with a 2-pixel white gutter.
-func imageGrid(_ images: [RGBImage], gutter: Int = 2) -> RGBImage {
-    guard let first = images.first else { return RGBImage(width: 1, height: 1, pixels: [255, 255, 255]) }
-    let columns = Int(Double(images.count).squareRoot().rounded(.up))
-    let rows = (images.count + columns - 1) / columns
-    let w = first.width, h = first.height
-    let width = columns * w + (columns + 1) * gutter, height = rows * h + (rows + 1) * gutter
+/// Images tiled row by row into one picture, ~√N per row, 2-pixel white gaps.
+func imageGrid(_ images: [RGBImage]) -> RGBImage {
+    let n = images.count, columns = Int(Double(n).squareRoot().rounded(.up)), rows = (n + columns - 1) / columns
+    let w = images[0].width, h = images[0].height, gap = 2
+    let width = columns * (w + gap) + gap, height = rows * (h + gap) + gap
     var pixels = [UInt8](repeating: 255, count: width * height * 3)
     for (i, image) in images.enumerated() {
-        let x0 = gutter + (i % columns) * (w + gutter), y0 = gutter + (i / columns) * (h + gutter)
-        for y in 0..<min(h, image.height) {
-            let src = y * image.width * 3, dst = ((y0 + y) * width + x0) * 3
-            let n = min(w, image.width) * 3
-            pixels.replaceSubrange(dst..<(dst + n), with: image.pixels[src..<(src + n)])
+        let ox = gap + (i % columns) * (w + gap), oy = gap + (i / columns) * (h + gap)
+        for y in 0..<h {
+            let dst = ((oy + y) * width + ox) * 3
+            pixels.replaceSubrange(dst..<(dst + w * 3), with: image.pixels[(y * w * 3)..<((y + 1) * w * 3)])
         }
     }
     return RGBImage(width: width, height: height, pixels: pixels)

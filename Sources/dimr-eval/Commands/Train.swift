@@ -2,217 +2,138 @@ import ArgumentParser
 import DiMRTrainer
 import Eval
 import Foundation
-import InceptionNet
 import TensorCore
 import TensorIO
 
-/// `dimr-eval train`: trains a DiMR, DiT or U-ViT preset on the embedded shapes or on user images,
-/// checkpointing into --out and, every --eval-every steps, scoring samples (FID, precision/recall,
-/// IS when the weights have a classifier) against the data into DIR/metrics.jsonl.
+/// `dimr-eval train`: trains DiMR, DiT or U-ViT on the embedded shapes (default) or user images;
+/// every --eval-every steps writes a checkpoint, samples with the EMA weights and scores them
+/// (FID, sFID, IS, precision/recall, …) against held-out data, appending to DIR/metrics.jsonl.
 struct Train: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Train DiMR, DiT or U-ViT (checkpoints, loss log and FID/precision/recall while training).")
+    static let configuration = CommandConfiguration(commandName: "train", abstract: "Train DiMR, DiT or U-ViT.")
 
-    @Option(help: "Architecture: dimr, dit or uvit.") var arch: String = "dimr"
-    @Option(help: "Model size preset (tiny, small, …).") var preset: String = "tiny"
-    @Option(help: "Training images: an ADM .npz/.npy batch or an image folder (default: the embedded shapes).") var data: String?
-    @Option(help: "Train until this many optimisation steps.") var steps: Int = TrainConfig().steps
-    @Option(help: "Images per step.") var batchSize: Int = TrainConfig().batchSize
+    @Option(help: "Architecture: dimr, dit or uvit.") var arch: String
+    @Option(help: "Size preset (tiny, small, …; DiMR also tiny-3R, small-3R).") var preset = "tiny"
+    @Option(help: "Training images: ADM .npz / .npy / image folder. Default: the embedded procedural shapes.") var data: String?
+    @Option(help: "Optimisation steps.") var steps = 2000
+    @Option(help: "Images per step.") var batchSize = 32
+    @Option(help: "Peak learning rate (after warm-up).") var lr: Float = 1e-3
+    @Option(help: "Linear warm-up steps.") var warmup = 100
+    @Option(help: "EMA rate of the sampling weights.") var emaRate: Float = 0.999
+    @Option(help: "Noise schedule: linear or scaledLinear.") var schedule = "linear"
     @Option(help: "Run folder (checkpoints, metrics.jsonl).") var out: String
-    @Option(help: "Checkpoint and score every N steps (0: checkpoint only at the end, no scoring).") var evalEvery: Int = TrainConfig().evalEvery
-    @Option(help: "Samples drawn for each evaluation.") var evalSamples: Int = TrainConfig().evalSamples
-    @Option(help: "Reference images (from the data) the samples are scored against.") var referenceCount: Int = 1000
-    @Option(help: "Inception weights for scoring (default: the usual search, see `dimr-eval weights`).") var weights: String?
-    @Option(help: "Log every N steps.") var logEvery: Int = 10
-    @Flag(help: "Continue from --out's latest checkpoint.") var resume = false
-    @Option(help: "Seed (model init, data order, noise).") var seed: UInt64 = 0
-    @Flag(help: "JSON lines on stdout (one per log step and per evaluation, then a summary).") var json = false
-
-    func validate() throws {
-        guard Architecture(rawValue: arch) != nil else {
-            throw ValidationError("--arch: expected one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")), found '\(arch)'")
-        }
-        if steps < 1 { throw ValidationError("--steps must be ≥ 1, found \(steps)") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be ≥ 1, found \(batchSize)") }
-        if evalEvery < 0 || evalSamples < 0 { throw ValidationError("--eval-every and --eval-samples must be ≥ 0") }
-        if logEvery < 1 { throw ValidationError("--log-every must be ≥ 1") }
-        if evalEvery > 0 && evalSamples > 0 && evalSamples < 2 { throw ValidationError("--eval-samples must be ≥ 2 (a covariance needs 2 images) or 0") }
-    }
+    @Option(help: "Checkpoint + sample + score every N steps (0: only at the end).") var evalEvery = 500
+    @Option(help: "Samples per evaluation.") var evalSamples = 256
+    @Option(help: "Sampler steps per evaluation (DPM-Solver++ 2M).") var evalSteps = 10
+    @Option(help: "Reference images for scoring.") var referenceCount = 1000
+    @Flag(help: "Skip scoring (checkpoints and samples only).") var noScore = false
+    @Flag(help: "Continue from DIR/latest.json exactly where it stopped.") var resume = false
+    @Option(help: "Seed of everything random.") var seed: UInt64 = 0
+    @Option(help: "Print a log line every N steps.") var logEvery = 10
+    @Flag(help: "JSON lines on stdout.") var json = false
 
     func run() throws {
-        let runFolder = URL(fileURLWithPath: out)
+        guard let architecture = Architecture(rawValue: arch) else {
+            throw ValidationError("--arch must be one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")), got '\(arch)'")
+        }
+        guard let scheduleKind = NoiseSchedule.Kind(rawValue: schedule) else {
+            throw ValidationError("--schedule must be linear or scaledLinear, got '\(schedule)'")
+        }
+        let folder = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let trainingData: TrainingData = try data.map { try ImageSourceTrainingData(url: URL(fileURLWithPath: $0), seed: seed) }
             ?? EmbeddedTrainingData(seed: seed)
-        let latest = runFolder.appendingPathComponent("latest.json")
-        let hasCheckpoint = FileManager.default.fileExists(atPath: latest.path)
-
-        // Model and training settings: new, or the checkpoint's (a resumed run keeps its settings;
-        // only the step target, the evaluation schedule and the log change).
-        var modelSettings: ModelConfig, config: TrainConfig
+        var config = TrainConfig()
+        config.seed = seed; config.batchSize = batchSize; config.steps = steps
+        config.optimizer.learningRate = lr; config.optimizer.warmupSteps = warmup
+        config.emaRate = emaRate; config.schedule = scheduleKind
+        config.evalEvery = evalEvery; config.evalSamples = evalSamples; config.evalSampling.steps = evalSteps
+        var modelConfiguration = try modelConfig(architecture, preset: preset, imageSize: trainingData.imageSize,
+                                                 channels: 3, numClasses: trainingData.numClasses)
         if resume {
-            guard hasCheckpoint else {
-                throw ValidationError("--resume: \(latest.path) does not exist (no run to continue in --out)")
-            }
-            let (state, _) = try Checkpoint.loadState(runFolder)
-            modelSettings = state.model
+            // the saved run decides model and training settings, except the step target
+            let (state, _) = try Checkpoint.loadState(folder)
+            modelConfiguration = state.model
+            let target = steps
             config = state.training
-            if state.model.architecture.rawValue != arch || state.model.preset != preset {
-                warn("--resume: the checkpoint is \(state.model.architecture.rawValue) \(state.model.preset); continuing it (--arch \(arch) --preset \(preset) ignored)")
-            }
-            if state.step >= steps {
-                let message = "\(runFolder.path) is already at step \(state.step) (--steps \(steps)); nothing to do"
-                if json { print(try jsonLine(["event": .string("done"), "step": .number(Double(state.step)), "message": .string(message)])) }
-                else { warn(message) }
-                return
-            }
-        } else {
-            if hasCheckpoint {
-                throw ValidationError("\(runFolder.path) already holds a run (latest.json); pass --resume to continue it or choose another --out")
-            }
-            guard let a = Architecture(rawValue: arch) else { throw ValidationError("--arch: unknown '\(arch)'") }
-            modelSettings = try modelConfig(a, preset: preset, imageSize: trainingData.imageSize, numClasses: trainingData.numClasses)
-            config = TrainConfig()
-            config.seed = seed
-            config.batchSize = batchSize
+            config.steps = target
         }
-        config.steps = steps
-        config.evalEvery = evalEvery
-        config.evalSamples = evalSamples
-
-        // Scoring needs the Inception weights: fail now, not after an hour of training.
-        let scorer = evalEvery > 0 && evalSamples > 0
-            ? try TrainingScorer(weights: weights.map { URL(fileURLWithPath: $0) }, referenceCount: referenceCount, verbose: !json)
-            : nil
-
-        try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
-        let model = try makeModel(modelSettings, seed: config.seed)
-        let trainer = try Trainer(model: model, data: trainingData, config: config, runFolder: runFolder)
+        let model = try makeModel(modelConfiguration, seed: config.seed)
+        let trainer = try Trainer(model: model, data: trainingData, config: config, runFolder: folder)
         if resume { try trainer.resume() }
+        let header = "\(architecture.rawValue) \(preset): \(model.parameters.count) parameters ("
+            + model.parameters.countsByComponent.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "); data: \(trainingData.description)"
+        FileHandle.standardError.write(Data((header + "\n").utf8))
 
-        let header = "\(modelSettings.architecture.rawValue) \(modelSettings.preset): \(model.parameters.count) parameters; data: \(trainingData.description); batch \(config.batchSize); step \(trainer.step) → \(config.steps)"
-        if json {
-            print(try jsonLine(["event": .string("start"), "architecture": .string(modelSettings.architecture.rawValue),
-                                "preset": .string(modelSettings.preset), "parameters": .number(Double(model.parameters.count)),
-                                "data": .string(trainingData.description), "batch_size": .number(Double(config.batchSize)),
-                                "step": .number(Double(trainer.step)), "steps": .number(Double(config.steps))]))
-        } else {
-            warn(header)
-        }
-
+        let scorer = noScore ? nil : TrainingScorer(folder: folder, referenceCount: referenceCount)
         let tty = isatty(STDERR_FILENO) != 0
-        var lastLog: StepLog?
-        try trainer.run(logEvery: logEvery, log: { entry in
-            lastLog = entry
-            let eta = Double(config.steps - entry.step) / max(entry.stepsPerSecond, 1e-9)
-            let text = String(format: "step %d/%d  loss %.4f  %.2f step/s  %.1f img/s  ETA %@",
-                              entry.step, config.steps, entry.loss, entry.stepsPerSecond, entry.imagesPerSecond, formatDuration(eta))
+        try trainer.run(logEvery: logEvery, log: { log in
             if json {
-                var line: [String: JSONValue] = ["event": .string("step"), "step": .number(Double(entry.step)),
-                                                 "loss": .number(Double(entry.loss)), "gradient_norm": .number(Double(entry.gradientNorm)),
-                                                 "learning_rate": .number(Double(entry.learningRate)),
-                                                 "steps_per_second": .number(entry.stepsPerSecond),
-                                                 "images_per_second": .number(entry.imagesPerSecond),
-                                                 "elapsed_seconds": .number(entry.elapsedSeconds)]
-                if entry.lossTerms.count > 1 { line["loss_terms"] = .string(entry.lossTerms.map { String(format: "%.5f", $0) }.joined(separator: ",")) }
-                if let s = try? jsonLine(line) { print(s) }
-                fflush(stdout)
-            } else if tty {
-                FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+                print(String(decoding: try! JSONEncoder().encode(log), as: UTF8.self))
             } else {
-                warn(text)
+                let line = String(format: "step %d/%d  loss %.4f  |g| %.3f  lr %.2e  %.2f step/s  %.0f img/s", log.step, config.steps,
+                                  log.loss, log.gradientNorm, log.learningRate, log.stepsPerSecond, log.imagesPerSecond)
+                if tty { FileHandle.standardError.write(Data(("\r" + line + "   ").utf8)) } else { print(line) }
             }
         }, evaluationLog: { record in
-            if json {
-                var r = record; r["event"] = .string("evaluation")
-                if let s = try? jsonLine(r) { print(s) }
-                fflush(stdout)
-            } else {
-                if tty { FileHandle.standardError.write(Data("\n".utf8)) }
-                let scores = ["fid", "precision", "recall", "is"].compactMap { k -> String? in
-                    if case .number(let v)? = record[k] { return String(format: "%@ %.3f", k, v) }
-                    return nil
-                }
-                let step: Int = { if case .number(let v)? = record["step"] { return Int(v) } else { return trainer.step } }()
-                warn("step \(step): checkpoint saved" + (scores.isEmpty ? "" : "; " + scores.joined(separator: "  ")))
-            }
-        }, evaluate: scorer.map { s in { request in try s.score(request) } })
+            let encoder = JSONEncoder(); encoder.outputFormatting = [.sortedKeys]
+            let text = String(decoding: try! encoder.encode(record), as: UTF8.self)
+            if json { print(text) } else { if tty { FileHandle.standardError.write(Data("\n".utf8)) }; print("eval " + text) }
+        }, evaluate: scorer.map { s in { try s.score($0) } })
         if tty && !json { FileHandle.standardError.write(Data("\n".utf8)) }
-
-        if json {
-            var done: [String: JSONValue] = ["event": .string("done"), "step": .number(Double(trainer.step)),
-                                             "run_folder": .string(runFolder.path)]
-            if let l = lastLog { done["loss"] = .number(Double(l.loss)); done["elapsed_seconds"] = .number(l.elapsedSeconds) }
-            print(try jsonLine(done))
-        } else {
-            warn("done: step \(trainer.step); checkpoints and metrics.jsonl in \(runFolder.path)")
-        }
     }
 }
 
-/// Scores a checkpoint's samples against the training data's reference images: FID (pool3),
-/// precision/recall (ADM's k = 3 manifold estimator) and, when the weights carry the classifier,
-/// the Inception Score. The reference side's features are computed once per run, on first use.
+/// Scores a checkpoint's samples with the Eval library: the samples and the held-out reference
+/// images go through the same Inception feature extractor as `dimr-eval evaluate`; the reference
+/// side is computed once per run.
 final class TrainingScorer {
-    let extractor: FeatureExtractor
+    let folder: URL
     let referenceCount: Int
-    let verbose: Bool
-    private var reference: (pool: Tensor, statistics: GaussianStatistics)?
+    private var reference: MetricSuite.Side?
+    private let provider = ExtractorProvider(progress: false)
 
-    init(weights: URL?, referenceCount: Int, verbose: Bool) throws {
-        extractor = try FeatureExtractor(weights: weights, resize: .adm, batchSize: 16)
-        self.referenceCount = referenceCount
-        self.verbose = verbose
-    }
-
-    /// pool features (N, 2048) of images and their Gaussian fit
-    func poolFeatures(_ images: [RGBImage], label: String) throws -> (pool: Tensor, statistics: GaussianStatistics) {
-        let meter = Progress(total: images.count, label: label)
-        var pool = [Float]()
-        pool.reserveCapacity(images.count * FeatureExtractor.poolDimension)
-        for start in stride(from: 0, to: images.count, by: 64) {
-            let part = Array(images[start..<min(images.count, start + 64)])
-            pool += try extractor.features(of: part).pool
-            meter.advance(by: part.count)
-        }
-        meter.finish()
-        let tensor = Tensor(shape: [images.count, FeatureExtractor.poolDimension], values: pool)
-        var moments = FeatureMoments(dimension: FeatureExtractor.poolDimension)
-        moments.add(tensor.data, rows: images.count)
-        return (tensor, try moments.gaussian())
-    }
+    init(folder: URL, referenceCount: Int) { self.folder = folder; self.referenceCount = referenceCount }
 
     func score(_ request: EvaluationRequest) throws -> [String: Double] {
+        let dir = folder.appendingPathComponent("samples")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         if reference == nil {
-            let images = request.data.referenceImages(count: referenceCount).map(\.image)
-            guard images.count >= 2 else {
-                throw ValidationError("scoring needs at least 2 reference images from the data, found \(images.count)")
-            }
-            if verbose { warn("reference features: \(images.count) images of the data (once per run)") }
-            reference = try poolFeatures(images, label: "reference features")
+            let url = folder.appendingPathComponent("reference.npz")
+            let held = request.data.referenceImages(count: referenceCount)
+            try writeADMBatch(held.map(\.image), labels: held.map(\.label), to: url)
+            reference = try side(url)
         }
-        let ref = reference!
-        let fake = try poolFeatures(request.samples, label: "sample features")
-        var scores: [String: Double] = [:]
-        scores["fid"] = try frechetDistance(fake.statistics, ref.statistics)
-        let manifold = try ManifoldEstimator(k: 3, densityK: nil).evaluate(reference: ref.pool, samples: fake.pool)
-        scores["precision"] = manifold.precision
-        scores["recall"] = manifold.recall
-        if let fc = extractor.fcWeight {
-            scores["is"] = try InceptionScore.compute(pool: fake.pool, classifier: fc).mean
+        let url = dir.appendingPathComponent(String(format: "step-%08d.npz", request.step))
+        try writeADMBatch(request.samples, labels: request.labels, to: url)
+        let fake = try side(url)
+        var settings = MetricSuite.Settings()
+        settings.kidSubsetSize = min(settings.kidSubsetSize, request.samples.count, referenceCount)
+        settings.isSplits = 1
+        let extractor = try provider.get()
+        let report = try MetricSuite.evaluate(samples: fake, reference: reference!, fcWeight: extractor.fcWeight,
+                                              fcNote: "no 1008-class head in the weights", settings: settings)
+        var out: [String: Double] = ["fid": report.fid]
+        for (k, v) in [("sfid", report.sfid), ("is", report.inceptionScore), ("precision", report.precision),
+                       ("recall", report.recall), ("density", report.density), ("coverage", report.coverage), ("kid", report.kid)] {
+            if let v { out[k] = v }
         }
-        scores["reference_images"] = Double(ref.pool.shape[0])
-        return scores
+        return out
+    }
+
+    private func side(_ url: URL) throws -> MetricSuite.Side {
+        let input = try EvalInput(url)
+        let loaded = try input.features(provider)
+        let statistics = try StatisticsFile(pool: loaded.poolMoments, spatial: loaded.spatialMoments)
+        return MetricSuite.Side(statistics: statistics, features: loaded.pool, description: url.lastPathComponent)
     }
 }
 
-func jsonLine(_ record: [String: JSONValue]) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: try encoder.encode(record), as: UTF8.self)
-}
-
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite else { return "?" }
-    let s = Int(seconds.rounded())
-    return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s / 60 % 60))m" : s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+/// An ADM sample batch: arr_0 uint8 (N, H, W, 3), arr_1 int64 labels.
+func writeADMBatch(_ images: [RGBImage], labels: [Int], to url: URL) throws {
+    guard let first = images.first else { throw ValidationError("no images to write to \(url.path)") }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(images.count * first.pixels.count)
+    for image in images { bytes += image.pixels }
+    try writeNpz([("arr_0", NpyArray(uint8: bytes, shape: [images.count, first.height, first.width, 3])),
+                  ("arr_1", NpyArray(int64: labels.map(Int64.init), shape: [labels.count]))], to: url)
 }
