@@ -9,18 +9,18 @@ final class TrainSampleTests: XCTestCase {
         let run = dir.appendingPathComponent("run")
 
         let first = try CLI.run(["train", "--arch", "dit", "--preset", "tiny", "--steps", "4", "--batch-size", "8",
-                                 "--eval-every", "0", "--out", run.path, "--seed", "3"])
+                                 "--eval-every", "0", "--no-score", "--out", run.path, "--seed", "3"])
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertTrue(first.stderr.contains("parameters"), "the parameter count is printed: \(first.stderr)")
         let state1 = try latestState(run)
         XCTAssertEqual(state1["step"] as? Int, 4)
 
         // Without --resume an existing run is not overwritten.
-        let clash = try CLI.run(["train", "--arch", "dit", "--preset", "tiny", "--steps", "6", "--eval-every", "0", "--out", run.path])
+        let clash = try CLI.run(["train", "--arch", "dit", "--preset", "tiny", "--steps", "6", "--eval-every", "0", "--no-score", "--out", run.path])
         XCTAssertNotEqual(clash.status, 0)
         XCTAssertTrue(clash.stderr.contains("--resume"), clash.stderr)
 
-        let second = try CLI.run(["train", "--arch", "dit", "--preset", "tiny", "--steps", "6", "--eval-every", "0",
+        let second = try CLI.run(["train", "--arch", "dit", "--preset", "tiny", "--steps", "6", "--eval-every", "0", "--no-score",
                                   "--out", run.path, "--seed", "3", "--resume", "--json", "--log-every", "1"])
         XCTAssertEqual(second.status, 0, second.stderr)
         let lines = second.stdout.split(separator: "\n").compactMap {
@@ -35,7 +35,7 @@ final class TrainSampleTests: XCTestCase {
         XCTAssertEqual(try latestState(run)["step"] as? Int, 6)
 
         // Already at --steps: says so, exits 0.
-        let again = try CLI.run(["train", "--arch", "dit", "--preset", "tiny", "--steps", "6", "--eval-every", "0",
+        let again = try CLI.run(["train", "--arch", "dit", "--preset", "tiny", "--steps", "6", "--eval-every", "0", "--no-score",
                                  "--out", run.path, "--resume"])
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stderr.contains("already at step 6"), again.stderr)
@@ -72,7 +72,7 @@ final class TrainSampleTests: XCTestCase {
     func testBadPresetAndMissingCheckpointAreClearErrors() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let preset = try CLI.run(["train", "--arch", "dit", "--preset", "gigantic", "--eval-every", "0", "--out", dir.appendingPathComponent("r").path])
+        let preset = try CLI.run(["train", "--arch", "dit", "--preset", "gigantic", "--eval-every", "0", "--no-score", "--out", dir.appendingPathComponent("r").path])
         XCTAssertNotEqual(preset.status, 0)
         XCTAssertTrue(preset.stderr.contains("gigantic"), preset.stderr)
         let sample = try CLI.run(["sample", dir.appendingPathComponent("nothing").path, "-o", dir.appendingPathComponent("s.npz").path])

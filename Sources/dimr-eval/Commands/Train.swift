@@ -49,9 +49,17 @@ struct Train: ParsableCommand {
         config.evalEvery = evalEvery; config.evalSamples = evalSamples; config.evalSampling.steps = evalSteps
         var modelConfiguration = try modelConfig(architecture, preset: preset, imageSize: trainingData.imageSize,
                                                  channels: 3, numClasses: trainingData.numClasses)
+        let latest = folder.appendingPathComponent("latest.json")
+        if !resume && FileManager.default.fileExists(atPath: latest.path) {
+            throw ValidationError("\(out) already holds a run (\(latest.path)); pass --resume to continue it, or choose another --out")
+        }
         if resume {
             // the saved run decides model and training settings, except the step target
             let (state, _) = try Checkpoint.loadState(folder)
+            if state.step >= steps {
+                FileHandle.standardError.write(Data("\(out): already at step \(state.step) (--steps \(steps)); nothing to do\n".utf8))
+                return
+            }
             modelConfiguration = state.model
             let target = steps
             config = state.training
@@ -68,19 +76,30 @@ struct Train: ParsableCommand {
         let tty = isatty(STDERR_FILENO) != 0
         try trainer.run(logEvery: logEvery, log: { log in
             if json {
-                print(String(decoding: try! JSONEncoder().encode(log), as: UTF8.self))
+                print(jsonLine(log, event: "step"))
             } else {
                 let line = String(format: "step %d/%d  loss %.4f  |g| %.3f  lr %.2e  %.2f step/s  %.0f img/s", log.step, config.steps,
                                   log.loss, log.gradientNorm, log.learningRate, log.stepsPerSecond, log.imagesPerSecond)
                 if tty { FileHandle.standardError.write(Data(("\r" + line + "   ").utf8)) } else { print(line) }
             }
         }, evaluationLog: { record in
+            if json { print(jsonLine(record, event: "eval")); return }
             let encoder = JSONEncoder(); encoder.outputFormatting = [.sortedKeys]
             let text = String(decoding: try! encoder.encode(record), as: UTF8.self)
-            if json { print(text) } else { if tty { FileHandle.standardError.write(Data("\n".utf8)) }; print("eval " + text) }
+            if tty { FileHandle.standardError.write(Data("\n".utf8)) }
+            print("eval " + text)
         }, evaluate: scorer.map { s in { try s.score($0) } })
         if tty && !json { FileHandle.standardError.write(Data("\n".utf8)) }
     }
+}
+
+/// One JSON line for scripts: the value's fields plus `"event"` naming what kind of line it is.
+func jsonLine<T: Encodable>(_ value: T, event: String) -> String {
+    let encoder = JSONEncoder(); encoder.outputFormatting = [.sortedKeys]
+    let text = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    // Spliced in as text: a round trip through JSONSerialization turns 0 and 1 into booleans on Linux.
+    let rest = text.dropFirst()
+    return "{\"event\":\"\(event)\"" + (rest.hasPrefix("}") ? "" : ",") + rest
 }
 
 /// Scores a checkpoint's samples with the Eval library: the samples and the held-out reference
