@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// Area under the ROC curve: the probability that a random positive scores above a random
 /// negative (ties count half), by the Mann–Whitney rank sum.
@@ -46,7 +47,7 @@ public func bootstrapProportion(_ flags: [Bool], resamples: Int = 1000, confiden
     let n = flags.count
     precondition(n > 0, "a proportion of zero samples")
     let flagged = flags.filter { $0 }.count
-    var rng = SeededGenerator(seed: seed, stream: "bootstrap")
+    var rng = SplitMix64(seed: seed, stream: "bootstrap", index: 0)
     var rates = [Double](repeating: 0, count: resamples)
     flags.withUnsafeBufferPointer { f in
         for b in 0..<resamples {

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import TensorIO
 
 /// The kinds of damage the classifier learns to flag, made synthetically from clean reference
@@ -46,7 +47,7 @@ public func modelPatchSizes(width: Int, height: Int) -> [Int] {
 
 /// Applies one distortion of `kind` to `image`. Everything random comes from `rng`, so a seed
 /// reproduces the exact output.
-public func distort(_ image: RGBImage, kind: DistortionKind, rng: inout SeededGenerator) -> RGBImage {
+public func distort(_ image: RGBImage, kind: DistortionKind, rng: inout SplitMix64) -> RGBImage {
     let w = image.width, h = image.height, side = min(w, h)
     let patchSizes = modelPatchSizes(width: w, height: h)
     let patch = patchSizes.isEmpty ? 1 : patchSizes[rng.below(patchSizes.count)]

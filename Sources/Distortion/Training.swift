@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import TensorIO
 
 /// Settings of `trainDistortionClassifier`; the defaults are what `distortion train` uses.
@@ -53,7 +54,7 @@ public struct LoadedImages {
         countInSource = source.count
         var keep = Set(0..<source.count)
         if source.count > maxImages {
-            var rng = SeededGenerator(seed: seed, stream: "reference-subset")
+            var rng = SplitMix64(seed: seed, stream: "reference-subset", index: 0)
             var all = Array(0..<source.count)
             for i in 0..<maxImages { all.swapAt(i, i + rng.below(all.count - i)) }
             keep = Set(all.prefix(maxImages))
@@ -107,7 +108,7 @@ public func trainDistortionClassifier(reference: any ImageSource, labelled: Labe
     }
     let seed = options.seed
     var order = Array(loaded.images.indices)
-    var splitRng = SeededGenerator(seed: seed, stream: "split")
+    var splitRng = SplitMix64(seed: seed, stream: "split", index: 0)
     order.shuffle(using: &splitRng)
     let n = order.count, trainCount = n / 2, calibrationCount = n / 4
     let trainImages = order[0..<trainCount].map { loaded.images[$0] }
@@ -120,7 +121,7 @@ public func trainDistortionClassifier(reference: any ImageSource, labelled: Labe
     // Labelled images: three quarters train, one quarter test.
     var labelledTrain: [(RGBImage, Float)] = [], labelledTestClean: [RGBImage] = [], labelledTestDistorted: [RGBImage] = []
     if let labelled {
-        var rng = SeededGenerator(seed: seed, stream: "labelled-split")
+        var rng = SplitMix64(seed: seed, stream: "labelled-split", index: 0)
         let fit = { (image: RGBImage) in image.resized(width: loaded.width, height: loaded.height) }
         for (images, label) in [(labelled.clean, Float(0)), (labelled.distorted, Float(1))] {
             var shuffled = images.map(fit)
@@ -138,7 +139,7 @@ public func trainDistortionClassifier(reference: any ImageSource, labelled: Labe
         trainSet.append(image); labels.append(0); group.append(t)
         for j in 0..<perImage {
             let kind = DistortionKind.training[(t * perImage + j) % DistortionKind.training.count]
-            var rng = SeededGenerator(seed: seed, stream: "distort-train", index: t * perImage + j)
+            var rng = SplitMix64(seed: seed, stream: "distort-train", index: t * perImage + j)
             trainSet.append(distort(image, kind: kind, rng: &rng)); labels.append(1); group.append(t)
         }
     }
@@ -215,7 +216,7 @@ public func trainDistortionClassifier(reference: any ImageSource, labelled: Labe
     var pooledHeldOut: [Double] = [], pooledTraining: [Double] = []
     for kind in DistortionKind.allCases {
         let distorted = testPerKind.enumerated().map { i, image in
-            var rng = SeededGenerator(seed: seed, stream: "distort-test-" + kind.rawValue, index: i)
+            var rng = SplitMix64(seed: seed, stream: "distort-test-" + kind.rawValue, index: i)
             return distort(image, kind: kind, rng: &rng)
         }
         let scores = try classifier(distorted)

@@ -15,6 +15,7 @@ public final class NpzStreamWriter {
     public let header: NpyHeader
     public private(set) var rowsWritten = 0
     private var zip: StoredZipWriter?
+    private var spooled: [SpooledArray] = []
 
     public init(url: URL, name: String = "arr_0", dtype: NpyDType, shape: [Int]) throws {
         guard !shape.isEmpty, shape.allSatisfy({ $0 >= 0 }) else {
@@ -35,17 +36,18 @@ public final class NpzStreamWriter {
     /// Appends whole rows (C order, little-endian); `bytes.count` must be a multiple of the row size.
     public func append(bytes: UnsafeRawBufferPointer) throws {
         guard let zip else { throw FormatError(url, field: "write", expected: "an open writer", found: "finished or cancelled") }
-        let rowBytes = header.rowBytes
-        guard rowBytes > 0 ? bytes.count % rowBytes == 0 : bytes.isEmpty else {
-            throw FormatError(url, field: "\(name) rows", expected: "a multiple of \(rowBytes) bytes (one row of \(header.shape.dropFirst()))",
-                              found: "\(bytes.count) bytes")
-        }
-        let rows = rowBytes > 0 ? bytes.count / rowBytes : 0
-        guard rowsWritten + rows <= rowCount else {
-            throw FormatError(url, field: "\(name) rows", expected: "at most \(rowCount) rows", found: "\(rowsWritten + rows)")
-        }
+        let rows = try header.rowsIn(bytes.count, after: rowsWritten, file: url, name: name)
         try zip.write(bytes)
         rowsWritten += rows
+    }
+
+    /// A second array written row by row alongside the main one (e.g. `spatial` beside `pool`).
+    /// A zip member must be written in one piece, so its rows go to a temporary file next to the
+    /// output and are copied into the archive by `finish`: memory stays bounded either way.
+    public func spool(name: String, dtype: NpyDType, shape: [Int]) throws -> SpooledArray {
+        let array = try SpooledArray(name: name, header: NpyHeader(dtype: dtype, shape: shape), beside: url)
+        spooled.append(array)
+        return array
     }
 
     /// Appends rows given as an array whose shape is (rows, shape[1...]) and dtype matches.
@@ -79,11 +81,26 @@ public final class NpzStreamWriter {
     public func finish(extras: [(String, NpyArray)] = []) throws {
         guard let zip else { throw FormatError(url, field: "write", expected: "an open writer", found: "finished or cancelled") }
         self.zip = nil
+        defer { for array in spooled { array.discard() } }
         guard rowsWritten == rowCount else {
             zip.cancel()
             throw FormatError(url, field: "\(name) rows", expected: "\(rowCount) rows", found: "\(rowsWritten) written")
         }
         try zip.endEntry()
+        do {
+            for array in spooled {
+                guard array.rowsWritten == array.header.rowCount else {
+                    throw FormatError(url, field: "\(array.name) rows", expected: "\(array.header.rowCount) rows", found: "\(array.rowsWritten) written")
+                }
+                try zip.beginEntry(array.name + ".npy", size: UInt64(array.header.encoded().count + array.header.dataBytes))
+                try zip.write(array.header.encoded())
+                try array.copy { try zip.write($0) }
+                try zip.endEntry()
+            }
+        } catch {
+            zip.cancel()
+            throw error
+        }
         for (extraName, array) in extras {
             let npyHeader = NpyHeader(dtype: array.dtype, shape: array.shape).encoded()
             try zip.beginEntry(extraName + ".npy", size: UInt64(npyHeader.count + array.bytes.count))
@@ -98,6 +115,7 @@ public final class NpzStreamWriter {
     public func cancel() {
         zip?.cancel()
         zip = nil
+        for array in spooled { array.discard() }
     }
 
     private func typed(_ dtype: NpyDType, _ body: () throws -> Void) throws {
@@ -105,6 +123,67 @@ public final class NpzStreamWriter {
             throw FormatError(url, field: "\(name) rows", expected: "\(header.dtype) values", found: "\(dtype) values")
         }
         try body()
+    }
+}
+
+/// Rows of one array of an `NpzStreamWriter`, held in a temporary file until `finish`.
+public final class SpooledArray {
+    public let name: String
+    public let header: NpyHeader
+    public private(set) var rowsWritten = 0
+    private let file: URL
+    private let output: URL
+    private var handle: FileHandle?
+
+    init(name: String, header: NpyHeader, beside output: URL) throws {
+        self.name = name; self.header = header; self.output = output
+        file = output.deletingLastPathComponent().appendingPathComponent(".\(output.lastPathComponent).\(name).\(UUID().uuidString).part")
+        guard FileManager.default.createFile(atPath: file.path, contents: nil), let handle = FileHandle(forWritingAtPath: file.path) else {
+            throw FormatError(output, field: "\(name)", expected: "a writable folder for the temporary rows", found: "cannot create \(file.path)")
+        }
+        self.handle = handle
+    }
+
+    public func append(floats values: [Float]) throws {
+        guard header.dtype == .float32 else {
+            throw FormatError(output, field: "\(name) rows", expected: "\(header.dtype) values", found: "float32 values")
+        }
+        try values.withUnsafeBytes { bytes in
+            guard let handle else { throw FormatError(output, field: "\(name)", expected: "an open writer", found: "finished or cancelled") }
+            let rows = try header.rowsIn(bytes.count, after: rowsWritten, file: output, name: name)
+            try handle.write(contentsOf: Data(bytes))
+            rowsWritten += rows
+        }
+    }
+
+    /// Streams the rows written so far to `sink` in chunks of a few MB.
+    func copy(to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try handle?.close(); handle = nil
+        let reader = try FileHandle(forReadingFrom: file)
+        defer { try? reader.close() }
+        while let chunk = try reader.read(upToCount: 8 << 20), !chunk.isEmpty {
+            try chunk.withUnsafeBytes { try sink($0) }
+        }
+    }
+
+    func discard() {
+        try? handle?.close(); handle = nil
+        try? FileManager.default.removeItem(at: file)
+    }
+}
+
+extension NpyHeader {
+    /// How many whole rows `byteCount` bytes are, checked against the rows still free.
+    func rowsIn(_ byteCount: Int, after written: Int, file: URL, name: String) throws -> Int {
+        guard rowBytes > 0 ? byteCount % rowBytes == 0 : byteCount == 0 else {
+            throw FormatError(file, field: "\(name) rows", expected: "a multiple of \(rowBytes) bytes (one row of \(shape.dropFirst()))",
+                              found: "\(byteCount) bytes")
+        }
+        let rows = rowBytes > 0 ? byteCount / rowBytes : 0
+        guard written + rows <= rowCount else {
+            throw FormatError(file, field: "\(name) rows", expected: "at most \(rowCount) rows", found: "\(written + rows)")
+        }
+        return rows
     }
 }
 

@@ -54,7 +54,7 @@ final class ClassifierTests: XCTestCase {
                                              options: options).score
         XCTAssertLessThan(cleanScore.distortionRate, 0.32)
         let damaged = clean.enumerated().map { i, image -> RGBImage in
-            var rng = SeededGenerator(seed: 9, stream: "test", index: i)
+            var rng = SplitMix64(seed: 9, stream: "test", index: i)
             return distort(image, kind: .patchPixelation, rng: &rng)
         }
         options.keepWorst = 4

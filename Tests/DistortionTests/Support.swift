@@ -1,5 +1,6 @@
 import Distortion
 import Foundation
+import TensorCore
 import TensorIO
 
 /// fixtures/distortion (see fixtures/distortion/COMMANDS.md for how they were made).
@@ -13,7 +14,7 @@ func photos(_ set: String) throws -> [RGBImage] {
 
 /// A smooth, textured test image (sums of random sinusoids, no periodic seams), values 40...215.
 func smoothImage(width: Int, height: Int, seed: UInt64) -> RGBImage {
-    var rng = SeededGenerator(seed: seed, stream: "smooth")
+    var rng = SplitMix64(seed: seed, stream: "smooth", index: 0)
     let waves = (0..<6).map { _ in (fx: rng.uniform(0.01, 0.09), fy: rng.uniform(0.01, 0.09), phase: rng.uniform(0, 6.28),
                                     colour: [rng.uniform(0.5, 1), rng.uniform(0.5, 1), rng.uniform(0.5, 1)]) }
     var image = RGBImage(width: width, height: height)

@@ -20,6 +20,24 @@ final class ManifoldEstimatorTests: XCTestCase {
         }
     }
 
+    /// Without density/coverage the cross pass stops computing a point's distances once it is inside
+    /// a ball; the answers must not change, whatever the block size.
+    func testPrecisionRecallAloneStopsEarlyWithTheSameAnswer() throws {
+        for block in [2048, 96, 37] {
+            let r = try ManifoldEstimator(k: 3, densityK: nil, blockSize: block).evaluate(reference: real, samples: fake)
+            XCTAssertEqual(r.precision, goldenValue("pr_k3_fp32.precision"), "precision, block \(block)")
+            XCTAssertEqual(r.recall, goldenValue("pr_k3_fp32.recall"), "recall, block \(block)")
+            XCTAssertNil(r.density)
+        }
+        // Disjoint clouds: nothing inside, every pair computed; identical clouds: everything inside.
+        let a = Tensor(shape: [40, 8], values: (0..<320).map { Float($0 % 13) })
+        let far = Tensor(shape: [40, 8], values: (0..<320).map { Float($0 % 13) + 1000 })
+        let apart = try ManifoldEstimator(k: 3, densityK: nil, blockSize: 16).evaluate(reference: a, samples: far)
+        XCTAssertEqual(apart.precision, 0); XCTAssertEqual(apart.recall, 0)
+        let same = try ManifoldEstimator(k: 3, densityK: nil, blockSize: 16).evaluate(reference: a, samples: a)
+        XCTAssertEqual(same.precision, 1); XCTAssertEqual(same.recall, 1)
+    }
+
     func testOtherNeighbourhoodSizes() throws {
         let r = try ManifoldEstimator(k: 5, densityK: 3, blockSize: 128).evaluate(reference: real, samples: fake)
         XCTAssertEqual(r.precision, goldenValue("pr_k5_fp32.precision"))

@@ -100,6 +100,35 @@ final class NpzTests: XCTestCase {
         XCTAssertEqual(try NpzFile(contentsOf: dir.appendingPathComponent("f.npz")).array("feats").asFloats(), [1, 2, 3, 4, 5, 6])
     }
 
+    /// `features` streams `pool` into the archive and `spatial` through a spool file: both arrays
+    /// must come back whole, in member order, and no temporary file may stay behind.
+    func testSpooledSecondArrayRoundTripsAndCleansUp() throws {
+        let dir = try temporaryDirectory(self)
+        let url = dir.appendingPathComponent("two.npz")
+        let writer = try NpzStreamWriter(url: url, name: "pool", dtype: .float32, shape: [3, 2])
+        let spatial = try writer.spool(name: "spatial", dtype: .float32, shape: [3, 4])
+        for i in 0..<3 {
+            try writer.append(floats: [Float(i), Float(i) + 0.5])
+            try spatial.append(floats: (0..<4).map { Float(10 * i + $0) })
+        }
+        try writer.finish(extras: [("index", NpyArray(int64: [0, 1, 2], shape: [3]))])
+        let npz = try NpzFile(contentsOf: url)
+        XCTAssertEqual(try npz.array("pool").asFloats(), [0, 0.5, 1, 1.5, 2, 2.5])
+        XCTAssertEqual(try npz.array("spatial").asFloats(), (0..<3).flatMap { i in (0..<4).map { Float(10 * i + $0) } })
+        XCTAssertEqual(try npz.header("spatial").shape, [3, 4])
+        XCTAssertEqual(try npz.array("index").asInts(), [0, 1, 2])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["two.npz"], "spool file removed")
+
+        // A spooled array left short fails the whole file and leaves nothing behind.
+        let short = dir.appendingPathComponent("short.npz")
+        let w2 = try NpzStreamWriter(url: short, name: "pool", dtype: .float32, shape: [1, 1])
+        let s2 = try w2.spool(name: "spatial", dtype: .float32, shape: [2, 1])
+        assertFormatError(try s2.append(floats: [1, 2, 3]), ["spatial rows", "at most 2 rows"])
+        try w2.append(floats: [1]); try s2.append(floats: [1])
+        assertFormatError(try w2.finish(), ["spatial rows", "2 rows", "1 written"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["two.npz"])
+    }
+
     func testStreamWriterRefusesWrongRowsAndLeavesNoFile() throws {
         let dir = try temporaryDirectory(self)
         let url = dir.appendingPathComponent("short.npz")

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import TensorIO
 
 /// The built-in dataset: 32×32 RGB images of ten classes of simple geometric objects, drawn on

@@ -69,7 +69,7 @@ struct Demo: ParsableCommand {
             let run = root.appendingPathComponent(a)
             runDirs.append(run.path)
             stage("training \(Self.displayNames[a]!) (tiny preset, \(steps) steps) → \(run.path)")
-            var train = try Train.parse(["--arch", a, "--preset", "tiny", "--steps", "\(steps)",
+            let train = try Train.parse(["--arch", a, "--preset", "tiny", "--steps", "\(steps)",
                                          "--eval-every", "\(evalEvery)", "--out", run.path, "--seed", "\(seed)",
                                          "--eval-samples", "\(evalSamples)", "--reference-count", "\(evalReferenceCount)"]
                                         + (FileManager.default.fileExists(atPath: run.appendingPathComponent("latest.json").path) ? ["--resume"] : []))
@@ -77,7 +77,7 @@ struct Demo: ParsableCommand {
 
             let samples = run.appendingPathComponent("samples.npz")
             stage("sampling \(sampleCount) images from \(Self.displayNames[a]!)")
-            var sample = try Sample.parse([run.path, "--count", "\(sampleCount)", "--seed", "\(seed)",
+            let sample = try Sample.parse([run.path, "--count", "\(sampleCount)", "--seed", "\(seed)",
                                            "-o", samples.path, "--grid", run.appendingPathComponent("samples.png").path])
             try sample.run()
             sampleFiles.append(samples.path)

@@ -67,15 +67,13 @@ struct Features: ParsableCommand {
 
         let out = URL(fileURLWithPath: output)
         let pool = try NpzStreamWriter(url: out, name: "pool", dtype: .float32, shape: [rows.count, FeatureExtractor.poolDimension])
-        var spatial: [Float] = []   // (N, 2023): 8 KB per image, kept until the end (the writer streams one array)
-        spatial.reserveCapacity(rows.count * FeatureExtractor.spatialDimension)
         do {
+            let spatial = try pool.spool(name: "spatial", dtype: .float32, shape: [rows.count, FeatureExtractor.spatialDimension])
             try extractor.extract(ShardSource(source, rows: rows), progress: true) { batch in
                 try pool.append(floats: batch.pool)
-                spatial += batch.spatial
+                try spatial.append(floats: batch.spatial)
             }
             try pool.finish(extras: [
-                ("spatial", NpyArray(floats: spatial, shape: [rows.count, FeatureExtractor.spatialDimension])),
                 ("index", NpyArray(int64: rows.map(Int64.init), shape: [rows.count])),
                 ("meta", NpyArray(uint8: Array(try meta.jsonData()), shape: [try meta.jsonData().count])),
             ])
