@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import TensorCore
 import DiMRTrainer
@@ -67,6 +68,41 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// The solvers' arithmetic, against the one case with a closed form: data that is a single
+    /// image x*. The exact ε-predictor is then ε(x, t) = (x − α_t·x*)/σ_t, and every sampler must
+    /// bring pure noise to x* (DDIM and DPM-Solver deterministically; DDPM up to its last noise).
+    func testSamplersReachTheDataPointWithTheExactDenoiser() {
+        let schedule = NoiseSchedule(.linear)
+        let target: Float = 0.4
+        let oracle = OracleDenoiser(schedule: schedule) { (x: Float, alpha: Float, sigma: Float) in (x - alpha * target) / sigma }
+        for (kind, order, tolerance) in [(SamplerKind.ddim, 1, Float(1e-4)), (.ddpm, 1, 0.05), (.dpmSolver, 2, 0.05), (.dpmSolver, 3, 0.05)] {
+            for steps in [10, 25] {
+                let options = SamplingOptions(sampler: kind, steps: steps, order: order)
+                let x = generateSamples(model: oracle, schedule: schedule, labels: [0, 1], seed: 3, options: options)
+                let worst = x.array.map { abs($0 - target) }.max()!
+                XCTAssertLessThan(worst, tolerance, "\(kind.rawValue) order \(order), \(steps) steps: max |x − x*| = \(worst)")
+            }
+        }
+    }
+
+    /// A denoiser that is wrong at high noise (ε = 0: "the image is x itself") must not blow up
+    /// DPM-Solver: x₀ = x/α there is ~160× the noise, so predictions are clipped to [−1, 1] like
+    /// DDIM's. Without the clip this sampler returned saturated noise from undertrained models.
+    func testDPMSolverClipsDataPredictions() {
+        let schedule = NoiseSchedule(.linear)
+        let zero = OracleDenoiser(schedule: schedule) { (_: Float, _: Float, _: Float) in 0 }
+        for order in [2, 3] {
+            let x = generateSamples(model: zero, schedule: schedule, labels: [0, 1], seed: 3,
+                                    options: SamplingOptions(sampler: .dpmSolver, steps: 10, order: order))
+            let worst = x.array.map(abs).max()!
+            XCTAssertLessThanOrEqual(worst, 1.05, "order \(order): samples reach \(worst)")
+            var unclipped = SamplingOptions(sampler: .dpmSolver, steps: 10, order: order)
+            unclipped.clipDenoised = false
+            let y = generateSamples(model: zero, schedule: schedule, labels: [0, 1], seed: 3, options: unclipped)
+            XCTAssertGreaterThan(y.array.map(abs).max()!, 2, "the hazard the clip exists for")
+        }
+    }
+
     /// The cosine CFG schedule: no guidance at the noisy end (τ = 999), full scale at τ = 0.
     func testCosineGuidanceSchedule() {
         let g = Guidance(scale: 4, cosinePower: 1)
@@ -94,5 +130,30 @@ final class TrainingTests: XCTestCase {
         var counts = [Int](repeating: 0, count: 10)
         for i in 0..<1000 { counts[a.label(i)] += 1 }
         XCTAssertTrue(counts.allSatisfy { $0 > 60 }, "class counts \(counts)")
+    }
+}
+
+/// ε from a closed-form rule of (x, α_t, σ_t), per pixel; no parameters.
+final class OracleDenoiser: DenoisingModel {
+    let config: ModelConfig
+    let parameters = ParameterStore(seed: 0)
+    let schedule: NoiseSchedule
+    let rule: (Float, Float, Float) -> Float
+
+    init(schedule: NoiseSchedule, rule: @escaping (Float, Float, Float) -> Float) {
+        config = ModelTests.smallConfig(.dit)
+        self.schedule = schedule; self.rule = rule
+    }
+
+    func predict(_ x: Variable, times: [Float], labels: [Int], tape: Tape) -> [Variable] {
+        let out = Tensor(uninitialized: x.value.shape)
+        let per = x.value.count / times.count
+        for (b, tau) in times.enumerated() {
+            // model time τ ↔ continuous t = (τ + 1)/N (NoiseSchedule.modelTime)
+            let t = (Double(tau) + 1) / Double(schedule.steps)
+            let alpha = Float(Foundation.exp(schedule.logAlpha(t))), sigma = Float(schedule.sigma(t))
+            for i in b * per..<(b + 1) * per { out.data[i] = rule(x.value.data[i], alpha, sigma) }
+        }
+        return [Variable(out)]
     }
 }

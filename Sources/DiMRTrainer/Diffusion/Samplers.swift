@@ -57,7 +57,8 @@ public func generateSamples(model: DenoisingModel, schedule: NoiseSchedule, labe
     case .ddpm, .ddim:
         return discreteSampler(x, schedule: schedule, options: options, rngs: &rngs, eps: eps)
     case .dpmSolver:
-        return dpmSolverPlusPlus(x, schedule: schedule, steps: options.steps, order: options.order, eps: eps)
+        return dpmSolverPlusPlus(x, schedule: schedule, steps: options.steps, order: options.order,
+                                 clipDenoised: options.clipDenoised, eps: eps)
     }
 }
 
@@ -117,8 +118,10 @@ private func discreteSampler(_ xT: Tensor, schedule: NoiseSchedule, options: Sam
 
 /// Multistep DPM-Solver++ (data prediction) from t = 1 to t = 1/N on a uniform time grid, with
 /// lower orders for the first steps (not enough history yet) and, below 15 steps, the last ones
-/// (which DPM-Solver found more stable).
-private func dpmSolverPlusPlus(_ xT: Tensor, schedule: NoiseSchedule, steps: Int, order: Int,
+/// (which DPM-Solver found more stable). With `clipDenoised` each x₀ prediction is clipped to
+/// [−1, 1] (DPM-Solver's thresholding for pixel-space models): at t ≈ 1, x₀ = (x − σε)/α divides
+/// by α ≈ 0.006, and an unclipped error in ε there is carried, ×160, through the multistep history.
+private func dpmSolverPlusPlus(_ xT: Tensor, schedule: NoiseSchedule, steps: Int, order: Int, clipDenoised: Bool,
                                eps: (Tensor, Float) -> Tensor) -> Tensor {
     let tEnd = 1 / Double(schedule.steps)
     let ts = (0...steps).map { 1 - Double($0) * (1 - tEnd) / Double(steps) }
@@ -129,6 +132,7 @@ private func dpmSolverPlusPlus(_ xT: Tensor, schedule: NoiseSchedule, steps: Int
         let a = Float(Foundation.exp(schedule.logAlpha(t))), s = Float(schedule.sigma(t))
         let x0 = Tensor(uninitialized: x.shape)
         for i in 0..<x.count { x0.data[i] = (x.data[i] - s * e.data[i]) / a }
+        if clipDenoised { for i in 0..<x.count { x0.data[i] = min(1, max(-1, x0.data[i])) } }
         return x0
     }
     var history: [(x0: Tensor, lambda: Double)] = [(dataPrediction(x, ts[0]), schedule.lambda(ts[0]))]
