@@ -33,7 +33,15 @@ struct BenchInception: ParsableCommand {
         var streamedImages: Int?
         var streamSeconds: Double?
         var peakRSSMegabytes: Double
+        /// 2048³ sgemm on this machine now, and the images/s it would allow if every convolution
+        /// ran at that rate (11.42 GFLOP per 299×299 image) and nothing else cost time.
+        var sgemmGflops: Double?
+        var sgemmBoundImagesPerSecond: Double?
     }
+
+    /// Multiply-adds of the FID Inception's convolutions at 299×299 (counted layer by layer from
+    /// the network's shapes), ×2 for FLOPs.
+    static let flopsPerImage = 2 * 5_711_168_096.0
 
     func validate() throws {
         guard images > 0, batchSize > 0, stream >= 0 else { throw ValidationError("--images and --batch-size must be positive, --stream ≥ 0") }
@@ -49,7 +57,15 @@ struct BenchInception: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         var report = Report(blas: blas, images: images, batchSize: batchSize, seconds: seconds,
                             imagesPerSecond: Double(images) / seconds, peakRSSMegabytes: peakRSSMegabytes())
-        if !json { print(blas.line); print(String(format: "dimr-eval  %.2f img/s (%d images 256x256 → pool3, batch %d)", report.imagesPerSecond, images, batchSize)) }
+        let sgemm = squareSgemmRate(n: 2048, repeats: 2).gflops
+        report.sgemmGflops = sgemm
+        report.sgemmBoundImagesPerSecond = sgemm * 1e9 / Self.flopsPerImage
+        if !json {
+            print(blas.line)
+            print(String(format: "dimr-eval  %.2f img/s (%d images 256x256 → pool3, batch %d)", report.imagesPerSecond, images, batchSize))
+            print(String(format: "ceiling    %.2f img/s if every conv ran at sgemm 2048³'s %.1f GFLOP/s (11.4 GFLOP/image) → at %.0f%% of it",
+                         report.sgemmBoundImagesPerSecond!, sgemm, 100 * report.imagesPerSecond / report.sgemmBoundImagesPerSecond!))
+        }
 
         if !noPytorch {
             switch pytorchRate(weights: extractor.weights.url, threads: blas.threads) {
