@@ -148,12 +148,15 @@ public final class SpooledArray {
         guard header.dtype == .float32 else {
             throw FormatError(output, field: "\(name) rows", expected: "\(header.dtype) values", found: "float32 values")
         }
-        try values.withUnsafeBytes { bytes in
-            guard let handle else { throw FormatError(output, field: "\(name)", expected: "an open writer", found: "finished or cancelled") }
-            let rows = try header.rowsIn(bytes.count, after: rowsWritten, file: output, name: name)
-            try handle.write(contentsOf: Data(bytes))
-            rowsWritten += rows
-        }
+        try values.withUnsafeBytes { try append(bytes: $0) }
+    }
+
+    /// Appends whole rows (C order, little-endian) of this array's dtype.
+    public func append(bytes: UnsafeRawBufferPointer) throws {
+        guard let handle else { throw FormatError(output, field: "\(name)", expected: "an open writer", found: "finished or cancelled") }
+        let rows = try header.rowsIn(bytes.count, after: rowsWritten, file: output, name: name)
+        try handle.write(contentsOf: Data(bytes))
+        rowsWritten += rows
     }
 
     /// Streams the rows written so far to `sink` in chunks of a few MB.

@@ -42,6 +42,26 @@ final class InputsAndMergeTests: XCTestCase {
         let npz = try NpzFile(contentsOf: merged)
         XCTAssertEqual(try npz.array("pool").asFloats(), Array(s.pool.buffer), "rows back in index order")
         XCTAssertEqual(try npz.array("index").asInt64(), (0..<400).map { Int64($0) })
+        XCTAssertEqual(try npz.array("spatial").asFloats(), Array(s.spatial.buffer), "spatial rows too (spooled)")
+
+        // Interleaved parts (rows 0,2,4,… and 1,3,5,…) cannot be copied block by block: they are
+        // reordered in memory, with the same result.
+        let even = Array(stride(from: 0, to: 400, by: 2)), odd = Array(stride(from: 1, to: 400, by: 2))
+        let interleaved = [even, odd].enumerated().map { i, rows -> URL in
+            let url = dir.appendingPathComponent("interleaved\(i).npz")
+            func pick(_ t: Tensor) -> NpyArray {
+                let d = t.shape[1]
+                return NpyArray(floats: rows.flatMap { Array(t.buffer[($0 * d)..<($0 * d + d)]) }, shape: [rows.count, d])
+            }
+            try! writeNpz([("pool", pick(s.pool)), ("spatial", pick(s.spatial)),
+                           ("index", NpyArray(int64: rows.map { Int64($0) }, shape: [rows.count]))], to: url)
+            return url
+        }
+        let merged2 = dir.appendingPathComponent("merged2.npz")
+        XCTAssertEqual(try ShardMerge.merge(interleaved, to: merged2).count, 400)
+        let npz2 = try NpzFile(contentsOf: merged2)
+        XCTAssertEqual(try npz2.array("pool").asFloats(), Array(s.pool.buffer))
+        XCTAssertEqual(try npz2.array("spatial").asFloats(), Array(s.spatial.buffer))
 
         // Statistics of each shard, merged from float64 sums: FID equals one pass.
         let provider = ExtractorProvider(progress: false)

@@ -61,8 +61,9 @@ public enum ShardMerge {
     }
 
     static func mergeFeatures(_ parts: [URL], to output: URL) throws -> Summary {
-        var pool: [Float] = [], spatial: [Float] = [], index: [Int64] = []
-        var hasSpatial = true, metaReference: (URL, [String: Any])?
+        // First the small things of every part (shapes, meta, index), all checked before writing.
+        struct Part { let npz: NpzFile; let index: [Int64]; let float32: Bool; let hasSpatial: Bool }
+        var infos: [Part] = [], metaReference: (URL, [String: Any])?, rowsSoFar = 0
         for url in parts {
             let npz = try NpzFile(contentsOf: url)
             let n = try FeaturesFile.check(npz)
@@ -79,36 +80,70 @@ public enum ShardMerge {
                     metaReference = (url, meta)
                 }
             }
-            pool += try npz.array("pool").asFloats()
-            if hasSpatial && npz.contains("spatial") { spatial += try npz.array("spatial").asFloats() } else { hasSpatial = false }
-            let base = index.count
-            index += npz.contains("index") ? try npz.array("index").asInt64() : (0..<n).map { Int64(base + $0) }
+            let index = npz.contains("index") ? try npz.array("index").asInt64() : (0..<n).map { Int64(rowsSoFar + $0) }
+            rowsSoFar += n
+            let hasSpatial = npz.contains("spatial")
+            let float32 = try npz.header("pool").dtype == .float32 && (!hasSpatial || npz.header("spatial").dtype == .float32)
+            infos.append(Part(npz: npz, index: index, float32: float32, hasSpatial: hasSpatial))
         }
+        let index = infos.flatMap(\.index)
         // Rows in index order; shards must not overlap.
         let order = index.indices.sorted { index[$0] < index[$1] }
         for (a, b) in zip(order, order.dropFirst()) where index[a] == index[b] {
             throw MetricError("image \(index[a]) appears in more than one part: the shards overlap")
         }
-        let n = index.count
-        func reordered(_ values: [Float], _ d: Int) -> [Float] {
+        let n = index.count, hasSpatial = infos.allSatisfy(\.hasSpatial)
+        var extras: [(String, NpyArray)] = [("index", NpyArray(int64: order.map { index[$0] }, shape: [n]))]
+        if var meta = metaReference?.1 {
+            for key in shardKeys { meta[key] = nil }
+            meta["merged_from"] = parts.count
+            let data = try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys])
+            extras.append(("meta", NpyArray(uint8: Array(data), shape: [data.count])))
+        }
+
+        // What `--shard i/n` makes (rows increasing within a part, parts not interleaved) is copied
+        // block by block in part order: memory stays bounded however many images there are.
+        let byStart = infos.indices.sorted { (infos[$0].index.first ?? 0) < (infos[$1].index.first ?? 0) }
+        let increasing = infos.allSatisfy { part in zip(part.index, part.index.dropFirst()).allSatisfy { $0 < $1 } }
+        let separate = zip(byStart, byStart.dropFirst()).allSatisfy { a, b in
+            guard let last = infos[a].index.last, let first = infos[b].index.first else { return true }
+            return last < first
+        }
+        if increasing && separate && infos.allSatisfy(\.float32) {
+            let writer = try NpzStreamWriter(url: output, name: "pool", dtype: .float32, shape: [n, FeaturesFile.poolDimension])
+            do {
+                let spatial = hasSpatial ? try writer.spool(name: "spatial", dtype: .float32, shape: [n, FeaturesFile.spatialDimension]) : nil
+                for p in byStart {
+                    try infos[p].npz.streamRows("pool", rowsPerChunk: 1024) { _, _, bytes in try writer.append(bytes: bytes) }
+                    if let spatial {
+                        try infos[p].npz.streamRows("spatial", rowsPerChunk: 1024) { _, _, bytes in try spatial.append(bytes: bytes) }
+                    }
+                }
+                try writer.finish(extras: extras)
+            } catch {
+                writer.cancel()
+                throw error
+            }
+            return Summary(output: .features, parts: parts.count, count: n)
+        }
+
+        // Otherwise (hand-made parts in any order, float64 features): gather and reorder in memory.
+        func gathered(_ name: String, _ d: Int) throws -> [Float] {
+            var values: [Float] = []
+            for part in infos { values += try part.npz.array(name).asFloats() }
             var out = [Float](repeating: 0, count: values.count)
             for (row, source) in order.enumerated() {
                 for j in 0..<d { out[row * d + j] = values[source * d + j] }
             }
             return out
         }
-        var arrays: [(String, NpyArray)] = [("pool", NpyArray(floats: reordered(pool, FeaturesFile.poolDimension), shape: [n, FeaturesFile.poolDimension]))]
+        var arrays: [(String, NpyArray)] = [("pool", NpyArray(floats: try gathered("pool", FeaturesFile.poolDimension),
+                                                               shape: [n, FeaturesFile.poolDimension]))]
         if hasSpatial {
-            arrays.append(("spatial", NpyArray(floats: reordered(spatial, FeaturesFile.spatialDimension), shape: [n, FeaturesFile.spatialDimension])))
+            arrays.append(("spatial", NpyArray(floats: try gathered("spatial", FeaturesFile.spatialDimension),
+                                               shape: [n, FeaturesFile.spatialDimension])))
         }
-        arrays.append(("index", NpyArray(int64: order.map { index[$0] }, shape: [n])))
-        if var meta = metaReference?.1 {
-            for key in shardKeys { meta[key] = nil }
-            meta["merged_from"] = parts.count
-            let data = try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys])
-            arrays.append(("meta", NpyArray(uint8: Array(data), shape: [data.count])))
-        }
-        try writeNpz(arrays, to: output)
+        try writeNpz(arrays + extras, to: output)
         return Summary(output: .features, parts: parts.count, count: n)
     }
 }
