@@ -62,17 +62,6 @@ public struct ManifoldEstimator: Sendable {
             }
         }
 
-        if densityK == nil && precision == .fp32 {
-            // Precision and recall only ask "is it inside some ball?": once a point is, no more of
-            // its distances matter, so each direction gathers the points still outside into the
-            // next blocks' GEMMs. (fp16 mode keeps ADM's fixed blocks: its float32 fallback is per block.)
-            let inReference = insideAnyBall(queries: sampleOperand, centres: refOperand, radii: refRadii,
-                                            blockSize: blockSize, progress: progress)
-            let inSamples = insideAnyBall(queries: refOperand, centres: sampleOperand, radii: sampleRadii,
-                                          blockSize: blockSize, progress: progress)
-            return Result(precision: fraction(inReference), recall: fraction(inSamples))
-        }
-
         var pass = CrossPass(reference: refOperand, samples: sampleOperand, blockSize: blockSize)
         pass.referenceRadii = refRadii
         pass.sampleRadii = sampleRadii
@@ -96,7 +85,6 @@ public struct ManifoldEstimator: Sendable {
     /// Number of distance evaluations `evaluate` performs, for progress totals.
     public func work(referenceCount n: Int, sampleCount m: Int) -> Int {
         let half = { (x: Int) in (x * x + x * self.blockSize) / 2 }
-        // precision/recall alone (fp32) may stop early; n·m is its worst case
         var w = half(n) + half(m) + n * m
         if precision == .fp16 && densityK != nil { w += half(n) + n * m }
         return w
@@ -116,45 +104,6 @@ public struct ManifoldEstimator: Sendable {
     private func fraction(_ flags: [Bool]) -> Double {
         Double(flags.reduce(0) { $0 + ($1 ? 1 : 0) }) / Double(flags.count)
     }
-}
-
-/// For each query point, whether it lies in some centre's ball: ‖q − c‖² ≤ radii[c] for any c.
-/// Centres go block by block; after each block only the queries still outside every ball so far
-/// are gathered into the next block's GEMM. The answer is exact (every pair that could still
-/// change an answer is computed); the saving is the pairs after a query's first hit, which for
-/// typical precision/recall values is most of them. Memory: two blockSize-row buffers.
-func insideAnyBall(queries: DistanceOperand, centres: DistanceOperand, radii: [Float], blockSize: Int,
-                   progress: ((Int) -> Void)?) -> [Bool] {
-    var inside = [Bool](repeating: false, count: queries.rows)
-    let tile = UnsafeMutablePointer<Float>.allocate(capacity: blockSize * blockSize)
-    defer { tile.deallocate() }
-    let t = UncheckedSendable(tile)
-    var skipped = 0
-    for c0 in stride(from: 0, to: centres.rows, by: blockSize) {
-        let block = c0..<min(c0 + blockSize, centres.rows)
-        let pending = (0..<queries.rows).filter { !inside[$0] }
-        skipped += (queries.rows - pending.count) * block.count
-        for q0 in stride(from: 0, to: pending.count, by: blockSize) {
-            let chunk = Array(pending[q0..<min(q0 + blockSize, pending.count)])
-            let gathered = queries.gathering(chunk)
-            squaredDistanceTile(centres, block, gathered, 0..<chunk.count, into: tile, ld: blockSize)
-            // tile rows: centres of this block; columns: the gathered queries
-            inside.withUnsafeMutableBufferPointer { inside in
-                radii.withUnsafeBufferPointer { radii in
-                    let flags = UncheckedSendable(inside.baseAddress!), r = UncheckedSendable(radii.baseAddress! + block.lowerBound)
-                    parallelChunks(chunk.count, minChunk: 64) { range in
-                        for row in 0..<block.count {
-                            let distances = t.value + row * blockSize, radius = r.value[row]
-                            for c in range where distances[c] <= radius { flags.value[chunk[c]] = true }
-                        }
-                    }
-                }
-            }
-            progress?(block.count * chunk.count)
-        }
-    }
-    progress?(skipped)
-    return inside
 }
 
 /// One blocked pass over the reference × samples distances, answering every membership question.

@@ -23,16 +23,6 @@ final class DistanceOperand {
     let exact: DistanceOperand?
     private let storage: Tensor
 
-    /// Rows whose norms are already known (a gathered subset of another operand).
-    init(rows x: Tensor, norms: [Float], precision: DistancePrecision) {
-        rows = x.shape[0]; dimension = x.shape[1]
-        self.precision = precision
-        self.norms = norms
-        exact = nil
-        storage = x
-        features = UnsafePointer(x.data)
-    }
-
     /// x: (N, D)
     init(_ x: Tensor, precision: DistancePrecision) {
         precondition(x.rank == 2, "features must be (N, D), got \(x.shape)")
@@ -74,18 +64,6 @@ final class DistanceOperand {
             self.norms = norms
         }
         features = UnsafePointer(storage.data)
-    }
-}
-
-extension DistanceOperand {
-    /// The given rows as a new operand (features copied, norms kept as computed here).
-    func gathering(_ indices: [Int]) -> DistanceOperand {
-        let x = Tensor(uninitialized: [indices.count, dimension])
-        let src = UncheckedSendable(UnsafeMutablePointer(mutating: features)), dst = UncheckedSendable(x.data), d = dimension
-        parallelChunks(indices.count, minChunk: 64) { range in
-            for r in range { (dst.value + r * d).update(from: src.value + indices[r] * d, count: d) }
-        }
-        return DistanceOperand(rows: x, norms: indices.map { norms[$0] }, precision: precision)
     }
 }
 

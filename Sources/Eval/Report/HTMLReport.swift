@@ -49,8 +49,12 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
     html += svgLineChart(loss, title: "Training loss", xLabel: "step", yLabel: "loss", logY: loss.allSatisfy { $0.points.allSatisfy { $0.y > 0 } })
     for (key, title, label) in [("fid", "FID vs step", "FID"), ("distortion", "Distortion rate vs step", "distortion rate")] {
         let series = inputs.runs.map { run in
-            LineSeries(name: run.label, points: run.evaluations.compactMap { e in e["step"].flatMap { s in e[key].map { (s, $0) } } })
+            LineSeries(name: run.label, points: run.evaluations.compactMap { e in
+                e["final"] != nil ? nil : e["step"].flatMap { s in e[key].map { (s, $0) } }
+            })
         }
+        // A metric no run recorded while training gets no empty chart.
+        if key != "fid" && series.allSatisfy({ $0.points.isEmpty }) { continue }
         html += svgLineChart(series, title: title, xLabel: "step", yLabel: label)
     }
     html += "</div>\n"

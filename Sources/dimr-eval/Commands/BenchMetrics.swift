@@ -35,6 +35,8 @@ struct BenchMetrics: ParsableCommand {
         var dimension: Int
         var timings: [Timing]
         var knn50kSeconds: Double?
+        var knn50kPrecisionRecallSeconds: Double?
+        var precisionRecall50k: [Double]?
         var precisionRecall: [Double]
         var referencePrecisionRecall: [Double]?
         var fid: Double
@@ -90,7 +92,10 @@ struct BenchMetrics: ParsableCommand {
         if at50k {
             let big = 50_000
             let a = features(big, seed: 3, shift: 0), b = features(big, seed: 4, shift: 0.05)
+            var pr50k: ManifoldEstimator.Result?
+            report.knn50kPrecisionRecallSeconds = try timedOnce { pr50k = try ManifoldEstimator(k: 3, densityK: nil).evaluate(reference: a, samples: b) }
             report.knn50kSeconds = try timedOnce { _ = try ManifoldEstimator(k: 3, densityK: 5).evaluate(reference: a, samples: b) }
+            report.precisionRecall50k = pr50k.map { [$0.precision, $0.recall] }
         }
         if json { print(try jsonString(report)); return }
         print(blas.line)
@@ -104,6 +109,9 @@ struct BenchMetrics: ParsableCommand {
         print(String(format: "precision/recall %.4f/%.4f", pr.precision, pr.recall)
               + (report.referencePrecisionRecall.map { String(format: " (numpy %.4f/%.4f)", $0[0], $0[1]) } ?? "")
               + String(format: "; FID %.6f", fid) + (report.referenceFid.map { String(format: " (scipy %.6f)", $0) } ?? ""))
+        if let s = report.knn50kPrecisionRecallSeconds, let pr = report.precisionRecall50k {
+            print(String(format: "precision/recall at 50,000 × 50,000 × %d: %.1f s (precision %.4f, recall %.4f)", dimension, s, pr[0], pr[1]))
+        }
         if let s = report.knn50kSeconds { print(String(format: "P/R + density/coverage at 50,000 × 50,000 × %d: %.1f s", dimension, s)) }
         if let note = report.pythonNote { print(note) }
     }

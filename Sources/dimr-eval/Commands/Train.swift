@@ -74,7 +74,9 @@ struct Train: ParsableCommand {
 
         let scorer = noScore ? nil : TrainingScorer(folder: folder, referenceCount: referenceCount)
         let tty = isatty(STDERR_FILENO) != 0
+        let stepLog = try StepLogFile(folder.appendingPathComponent("train_log.jsonl"))
         try trainer.run(logEvery: logEvery, log: { log in
+            stepLog.append(jsonLine(log, event: "step"))   // the report's loss curve
             if json {
                 print(jsonLine(log, event: "step"))
             } else {
@@ -91,6 +93,21 @@ struct Train: ParsableCommand {
         }, evaluate: scorer.map { s in { try s.score($0) } })
         if tty && !json { FileHandle.standardError.write(Data("\n".utf8)) }
     }
+}
+
+/// DIR/train_log.jsonl: every logged step, appended (a resumed run continues the same file).
+final class StepLogFile {
+    private let handle: FileHandle
+    init(_ url: URL) throws {
+        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: url.path) else {
+            throw ValidationError("cannot write the step log \(url.path)")
+        }
+        handle.seekToEndOfFile()
+        self.handle = handle
+    }
+    func append(_ line: String) { handle.write(Data((line + "\n").utf8)) }
+    deinit { try? handle.close() }
 }
 
 /// One JSON line for scripts: the value's fields plus `"event"` naming what kind of line it is.
