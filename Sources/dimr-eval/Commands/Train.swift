@@ -1,5 +1,6 @@
 import ArgumentParser
 import DiMRTrainer
+import Distortion
 import Eval
 import Foundation
 import TensorCore
@@ -127,6 +128,9 @@ final class TrainingScorer {
     let referenceCount: Int
     private var reference: MetricSuite.Side?
     private let provider = ExtractorProvider(progress: false)
+    /// Distortion classifier trained once from the held-out reference images (hand-made spectral
+    /// and pixel features: seconds, not Inception passes); nil when there are too few of them.
+    private var distortion: (DistortionClassifier, FeatureProvider)?
 
     init(folder: URL, referenceCount: Int) { self.folder = folder; self.referenceCount = referenceCount }
 
@@ -138,6 +142,13 @@ final class TrainingScorer {
             let held = request.data.referenceImages(count: referenceCount)
             try writeADMBatch(held.map(\.image), labels: held.map(\.label), to: url)
             reference = try side(url)
+            if referenceCount >= DistortionTrainingOptions.minimumReferenceImages {
+                let options = try ClassifierOptions.parse(["--ref", url.path, "--features", "handcrafted"])
+                let (classifier, features, _) = try options.classifier()
+                distortion = (classifier, features)
+            } else {
+                warn("distortion rate not scored: it needs at least \(DistortionTrainingOptions.minimumReferenceImages) reference images (--reference-count)")
+            }
         }
         let url = dir.appendingPathComponent(String(format: "step-%08d.npz", request.step))
         try writeADMBatch(request.samples, labels: request.labels, to: url)
@@ -149,6 +160,12 @@ final class TrainingScorer {
         let report = try MetricSuite.evaluate(samples: fake, reference: reference!, fcWeight: extractor.fcWeight,
                                               fcNote: "no 1008-class head in the weights", settings: settings)
         var out: [String: Double] = ["fid": report.fid]
+        if let (classifier, features) = distortion {
+            var options = DistortionScoringOptions()
+            options.bootstrapResamples = 200
+            out["distortion_rate"] = try scoreDistortion(samples: try openImageSource(url), classifier: classifier,
+                                                         features: features, options: options).score.distortionRate
+        }
         for (k, v) in [("sfid", report.sfid), ("is", report.inceptionScore), ("precision", report.precision),
                        ("recall", report.recall), ("density", report.density), ("coverage", report.coverage), ("kid", report.kid)] {
             if let v { out[k] = v }
