@@ -249,10 +249,20 @@ public enum JSONValue: Encodable, Sendable {
 }
 
 /// Appends one JSON line; the whole file is rewritten atomically so a crash never leaves half a line.
-public func appendJSONLine(_ record: [String: JSONValue], to url: URL) throws {
+/// `replacing`: earlier lines holding this key are dropped first (e.g. the demo's "final" scores,
+/// so a second run of it leaves one such line, not two).
+public func appendJSONLine(_ record: [String: JSONValue], to url: URL, replacing key: String? = nil) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     var data = FileManager.default.contents(atPath: url.path) ?? Data()
+    if let key {
+        let kept = data.split(separator: 0x0A, omittingEmptySubsequences: true).filter { line in
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else { return true }
+            return object[key] == nil
+        }
+        data = Data(kept.joined(separator: [0x0A]))
+        if !data.isEmpty { data.append(0x0A) }
+    }
     data.append(try encoder.encode(record))
     data.append(0x0A)
     try writeAtomically(data, to: url)

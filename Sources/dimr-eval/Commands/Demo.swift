@@ -123,7 +123,7 @@ struct Demo: ParsableCommand {
         for (key, value) in object {
             if let number = jsonNumber(value) { record[key] = .number(number) }
         }
-        try appendJSONLine(record, to: run.appendingPathComponent("metrics.jsonl"))
+        try appendJSONLine(record, to: run.appendingPathComponent("metrics.jsonl"), replacing: "final")
     }
 
     /// Writes `count` images of the embedded data set (seed 0, the training distribution) as an
