@@ -92,21 +92,16 @@ public final class NpzStreamWriter {
                 guard array.rowsWritten == array.header.rowCount else {
                     throw FormatError(url, field: "\(array.name) rows", expected: "\(array.header.rowCount) rows", found: "\(array.rowsWritten) written")
                 }
-                try zip.beginEntry(array.name + ".npy", size: UInt64(array.header.encoded().count + array.header.dataBytes))
-                try zip.write(array.header.encoded())
-                try array.copy { try zip.write($0) }
-                try zip.endEntry()
+                try zip.writeMember(array.name, header: array.header) { write in try array.copy(to: write) }
             }
         } catch {
             zip.cancel()
             throw error
         }
         for (extraName, array) in extras {
-            let npyHeader = NpyHeader(dtype: array.dtype, shape: array.shape).encoded()
-            try zip.beginEntry(extraName + ".npy", size: UInt64(npyHeader.count + array.bytes.count))
-            try zip.write(npyHeader)
-            try array.bytes.withUnsafeBytes { try zip.write($0) }
-            try zip.endEntry()
+            try zip.writeMember(extraName, header: NpyHeader(dtype: array.dtype, shape: array.shape)) { write in
+                try array.bytes.withUnsafeBytes { try write($0) }
+            }
         }
         try zip.finish()
     }
@@ -224,6 +219,15 @@ final class StoredZipWriter {
     }
 
     func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+
+    /// One `.npy` member: header, then the data `body` hands to its writer.
+    func writeMember(_ name: String, header: NpyHeader, body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        let encoded = header.encoded()
+        try beginEntry(name + ".npy", size: UInt64(encoded.count + header.dataBytes))
+        try write(encoded)
+        try body { try write($0) }
+        try endEntry()
+    }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard var record = open else { preconditionFailure("no open entry") }

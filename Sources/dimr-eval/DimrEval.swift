@@ -18,11 +18,6 @@ struct DimrEval: ParsableCommand {
         // Line-buffered stdout: a log file or `tee` sees each line (training steps, results) when it
         // happens and in order with stderr's stage messages, not in one block at exit.
         setvbuf(stdout, nil, _IOLBF, 0)
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
+        main(nil)   // ArgumentParser's own parse, run and error exit
     }
 }

@@ -131,8 +131,10 @@ private func dpmSolverPlusPlus(_ xT: Tensor, schedule: NoiseSchedule, steps: Int
         let e = eps(x, schedule.modelTime(t))
         let a = Float(Foundation.exp(schedule.logAlpha(t))), s = Float(schedule.sigma(t))
         let x0 = Tensor(uninitialized: x.shape)
-        for i in 0..<x.count { x0.data[i] = (x.data[i] - s * e.data[i]) / a }
-        if clipDenoised { for i in 0..<x.count { x0.data[i] = min(1, max(-1, x0.data[i])) } }
+        for i in 0..<x.count {
+            let v = (x.data[i] - s * e.data[i]) / a
+            x0.data[i] = clipDenoised ? min(1, max(-1, v)) : v
+        }
         return x0
     }
     var history: [(x0: Tensor, lambda: Double)] = [(dataPrediction(x, ts[0]), schedule.lambda(ts[0]))]

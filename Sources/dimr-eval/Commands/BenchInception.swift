@@ -34,7 +34,7 @@ struct BenchInception: ParsableCommand {
         var streamSeconds: Double?
         var peakRSSMegabytes: Double
         /// 2048³ sgemm on this machine now, and the images/s it would allow if every convolution
-        /// ran at that rate (11.42 GFLOP per 299×299 image) and nothing else cost time.
+        /// ran at that rate (`flopsPerImage` per 299×299 image) and nothing else cost time.
         var sgemmGflops: Double?
         var sgemmBoundImagesPerSecond: Double?
     }
@@ -63,8 +63,9 @@ struct BenchInception: ParsableCommand {
         if !json {
             print(blas.line)
             print(String(format: "dimr-eval  %.2f img/s (%d images 256x256 → pool3, batch %d)", report.imagesPerSecond, images, batchSize))
-            print(String(format: "ceiling    %.2f img/s if every conv ran at sgemm 2048³'s %.1f GFLOP/s (11.4 GFLOP/image) → at %.0f%% of it",
-                         report.sgemmBoundImagesPerSecond!, sgemm, 100 * report.imagesPerSecond / report.sgemmBoundImagesPerSecond!))
+            print(String(format: "ceiling    %.2f img/s if every conv ran at sgemm 2048³'s %.1f GFLOP/s (%.1f GFLOP/image) → at %.0f%% of it",
+                         report.sgemmBoundImagesPerSecond!, sgemm, Self.flopsPerImage / 1e9,
+                         100 * report.imagesPerSecond / report.sgemmBoundImagesPerSecond!))
         }
 
         if !noPytorch {

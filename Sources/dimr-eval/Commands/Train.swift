@@ -77,9 +77,10 @@ struct Train: ParsableCommand {
         let tty = isatty(STDERR_FILENO) != 0
         let stepLog = try StepLogFile(folder.appendingPathComponent("train_log.jsonl"))
         try trainer.run(logEvery: logEvery, log: { log in
-            stepLog.append(jsonLine(log, event: "step"))   // the report's loss curve
+            let line = jsonLine(log, event: "step")
+            stepLog.append(line)   // the report's loss curve
             if json {
-                print(jsonLine(log, event: "step"))
+                print(line)
             } else {
                 let line = String(format: "step %d/%d  loss %.4f  |g| %.3f  lr %.2e  %.2f step/s  %.0f img/s", log.step, config.steps,
                                   log.loss, log.gradientNorm, log.learningRate, log.stepsPerSecond, log.imagesPerSecond)
