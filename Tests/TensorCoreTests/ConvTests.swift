@@ -52,6 +52,62 @@ final class ConvTests: XCTestCase {
         assertClose(y, ref.values, shape: ref.shape, tolerance: 1e-5, "35x35 16→24 3x3")
     }
 
+    /// Winograd F(4×4, 3×3) against the Double loops: sizes that are and are not multiples of the
+    /// 4×4 tile, symmetric, asymmetric and no padding, one image and several per chunk, channel
+    /// counts of Inception layers. Tolerance 2e-5 of the output scale: the transforms scale values
+    /// by up to 8 (output) and 4·5 (input), a few float32 roundings more than the direct sum.
+    func testWinogradMatchesNaiveLoops() {
+        let cases: [(x: [Int], o: Int, pad: Padding2D)] = [
+            ([2, 3, 9, 8], 5, .same(1, 1)),
+            ([1, 4, 8, 8], 3, .same(1, 1)),                                   // tiles exactly fill the output
+            ([3, 5, 11, 13], 6, .zero),                                      // TF "VALID"
+            ([2, 2, 6, 7], 3, Padding2D(top: 2, bottom: 0, left: 0, right: 3)), // asymmetric, pad ≥ kernel/2
+            ([1, 32, 21, 19], 24, .zero),                                    // Conv2d_2a-like channel counts
+            ([4, 64, 17, 17], 96, .same(1, 1)),                               // Mixed_5b-like, several images per chunk
+            ([2, 1, 3, 3], 2, .zero),                                        // one output pixel
+        ]
+        for (i, t) in cases.enumerated() {
+            let x = randomTensor(t.x, seed: UInt64(700 + i)), w = randomTensor([t.o, t.x[1], 3, 3], seed: UInt64(800 + i))
+            let b = randomTensor([t.o], seed: UInt64(900 + i))
+            let filter = Winograd3x3Filter(weight: w)
+            for relu in [false, true] {
+                let y = winogradConv3x3(x, filter: filter, bias: b, padding: t.pad, activation: relu ? .relu : .none)
+                let ref = naiveConv(x, w, b, stride: (1, 1), padding: t.pad, groups: 1, relu: relu)
+                assertClose(y, ref.values, shape: ref.shape, tolerance: 2e-5, "winograd x \(t.x) o \(t.o) \(t.pad) relu \(relu)")
+            }
+            let y = winogradConv3x3(x, filter: filter, bias: nil, padding: t.pad)
+            let ref = naiveConv(x, w, nil, stride: (1, 1), padding: t.pad, groups: 1)
+            assertClose(y, ref.values, shape: ref.shape, tolerance: 2e-5, "winograd x \(t.x) o \(t.o) \(t.pad) no bias")
+        }
+    }
+
+    /// 1-D Winograd F(4, r) for 1×r and r×1 layers against the Double loops: Inception's 1×7/7×1
+    /// and 1×3/3×1 shapes, a 5-tap filter, sizes that do not fill the last tile,
+    /// asymmetric padding. F(4, 7) interpolates at 10 points (up to ±3), so its rounding is larger
+    /// than F(4×4, 3×3)'s: tolerance 5e-5 of the output scale.
+    func testWinograd1DMatchesNaiveLoops() {
+        let cases: [(x: [Int], o: Int, k: (Int, Int), pad: Padding2D)] = [
+            ([2, 5, 17, 17], 7, (1, 7), .same(0, 3)),
+            ([2, 5, 17, 17], 7, (7, 1), .same(3, 0)),
+            ([1, 6, 9, 13], 4, (1, 5), .same(0, 2)),
+            ([3, 4, 10, 6], 5, (7, 1), Padding2D(top: 1, bottom: 4, left: 2, right: 0)),
+            ([2, 64, 8, 8], 48, (1, 3), .same(0, 1)),
+            ([2, 64, 8, 8], 48, (3, 1), .same(1, 0)),
+            ([1, 3, 5, 11], 2, (1, 7), .zero),
+        ]
+        for (i, t) in cases.enumerated() {
+            let x = randomTensor(t.x, seed: UInt64(1000 + i))
+            let w = randomTensor([t.o, t.x[1], t.k.0, t.k.1], seed: UInt64(1100 + i)), b = randomTensor([t.o], seed: UInt64(1200 + i))
+            let filter = Winograd1DFilter(weight: w)
+            let label = "winograd F(4, \(max(t.k.0, t.k.1))) x \(t.x) o \(t.o) k \(t.k) \(t.pad)"
+            for relu in [false, true] {
+                let y = winogradConv1D(x, filter: filter, bias: b, padding: t.pad, activation: relu ? .relu : .none)
+                let ref = naiveConv(x, w, b, stride: (1, 1), padding: t.pad, groups: 1, relu: relu)
+                assertClose(y, ref.values, shape: ref.shape, tolerance: 5e-5, label + " relu \(relu)")
+            }
+        }
+    }
+
     func testBackwardMatchesNaiveAdjoint() {
         for (i, t) in Self.cases.enumerated() {
             let cg = t.x[1] / t.groups

@@ -14,6 +14,7 @@ struct BenchConv: ParsableCommand {
     @Option(help: "Size n of the n³ sgemm that sets the machine's rate.") var sgemmSize = 2048
     @Flag(help: "Also time conv2dBackward (input, weight and bias gradients: twice the forward's FLOPs).")
     var backward = false
+    @Option(help: "Only the layers whose name contains this text (e.g. 1x7).") var only: String?
     @Flag(help: "Print JSON.") var json = false
 
     struct Layer {
@@ -28,15 +29,22 @@ struct BenchConv: ParsableCommand {
     static let layers: [Layer] = [
         Layer(name: "3x3 64→64 56x56", channels: 64, height: 56, width: 56, outChannels: 64, kernel: (3, 3), padding: .same(1, 1)),
         Layer(name: "Inception 3x3 32→64 147x147", channels: 32, height: 147, width: 147, outChannels: 64, kernel: (3, 3), padding: .same(1, 1)),
+        Layer(name: "Inception 3x3 80→192 73x73", channels: 80, height: 73, width: 73, outChannels: 192, kernel: (3, 3)),
+        Layer(name: "Inception 3x3 96→96 35x35", channels: 96, height: 35, width: 35, outChannels: 96, kernel: (3, 3), padding: .same(1, 1)),
         Layer(name: "Inception 3x3/2 288→384 35x35", channels: 288, height: 35, width: 35, outChannels: 384, kernel: (3, 3), stride: (2, 2)),
         Layer(name: "Inception 1x1 288→64 35x35", channels: 288, height: 35, width: 35, outChannels: 64, kernel: (1, 1)),
         Layer(name: "Inception 1x7 768→192 17x17", channels: 768, height: 17, width: 17, outChannels: 192, kernel: (1, 7), padding: .same(0, 3)),
+        Layer(name: "Inception 7x1 160→160 17x17", channels: 160, height: 17, width: 17, outChannels: 160, kernel: (7, 1), padding: .same(3, 0)),
+        Layer(name: "Inception 1x3 384→384 8x8", channels: 384, height: 8, width: 8, outChannels: 384, kernel: (1, 3), padding: .same(0, 1)),
         Layer(name: "Inception 3x3 448→384 8x8", channels: 448, height: 8, width: 8, outChannels: 384, kernel: (3, 3), padding: .same(1, 1)),
         Layer(name: "ConvNeXt dw 7x7 96 56x56", channels: 96, height: 56, width: 56, outChannels: 96, kernel: (7, 7), padding: .same(3, 3), groups: 96),
     ]
 
     struct Row: Codable {
         var name: String
+        /// "im2col+sgemm", "depthwise" or "winograd F(4x4,3x3)"; Winograd's GFLOP/s count the
+        /// direct convolution's multiply-adds (its effective rate), so the ratio can exceed 1.
+        var method: String
         var input: [Int]
         var weight: [Int]
         var output: [Int]
@@ -66,7 +74,7 @@ struct BenchConv: ParsableCommand {
         // busy spell on a shared machine during one sgemm measurement cannot flatter the ratios.
         let before = squareSgemmRate(n: sgemmSize, repeats: repeats)
         var rows: [Row] = []
-        for (i, layer) in Self.layers.enumerated() {
+        for (i, layer) in Self.layers.enumerated() where only.map({ layer.name.contains($0) }) ?? true {
             let x = benchTensor([batch, layer.channels, layer.height, layer.width], seed: UInt64(10 + i))
             let w = benchTensor([layer.outChannels, layer.channels / layer.groups, layer.kernel.0, layer.kernel.1], seed: UInt64(30 + i))
             let b = benchTensor([layer.outChannels], seed: UInt64(50 + i))
@@ -79,8 +87,8 @@ struct BenchConv: ParsableCommand {
             // multiply-adds of the convolution proper (bias and ReLU not counted)
             let flops = 2.0 * Double(out.reduce(1, *)) * Double(w.shape[1] * w.shape[2] * w.shape[3])
             let gflops = flops / seconds / 1e9
-            var row = Row(name: layer.name, input: x.shape, weight: w.shape, output: out, seconds: seconds,
-                          gflops: gflops, ratioToSgemm: 0)
+            var row = Row(name: layer.name, method: layer.groups > 1 ? "depthwise" : "im2col+sgemm", input: x.shape,
+                          weight: w.shape, output: out, seconds: seconds, gflops: gflops, ratioToSgemm: 0)
             if backward {
                 let dy = benchTensor(out, seed: UInt64(70 + i))
                 let back = bestTime(repeats: repeats) {
@@ -91,6 +99,23 @@ struct BenchConv: ParsableCommand {
                 row.backwardGflops = 2 * flops / back / 1e9
             }
             rows.append(row)
+            guard layer.stride == (1, 1) && layer.groups == 1 else { continue }
+            if layer.kernel == (3, 3) {
+                let filter = Winograd3x3Filter(weight: w)
+                let s = bestTime(repeats: repeats) {
+                    _ = winogradConv3x3(x, filter: filter, bias: b, padding: layer.padding, activation: .relu)
+                }
+                rows.append(Row(name: layer.name + " Winograd", method: "winograd F(4x4,3x3)", input: x.shape,
+                                weight: w.shape, output: out, seconds: s, gflops: flops / s / 1e9, ratioToSgemm: 0))
+            } else if (layer.kernel.0 == 1) != (layer.kernel.1 == 1) {
+                let filter = Winograd1DFilter(weight: w)
+                let s = bestTime(repeats: repeats) {
+                    _ = winogradConv1D(x, filter: filter, bias: b, padding: layer.padding, activation: .relu)
+                }
+                let r = max(layer.kernel.0, layer.kernel.1)
+                rows.append(Row(name: layer.name + " Winograd", method: "winograd F(4,\(r))", input: x.shape,
+                                weight: w.shape, output: out, seconds: s, gflops: flops / s / 1e9, ratioToSgemm: 0))
+            }
         }
         let after = squareSgemmRate(n: sgemmSize, repeats: repeats)
         let sgemm = before.gflops >= after.gflops ? before : after
@@ -99,10 +124,10 @@ struct BenchConv: ParsableCommand {
         if json { print(try jsonString(report)); return }
         print(blas.line)
         print(String(format: "sgemm %d³: %.1f GFLOP/s (the machine's rate)", sgemmSize, sgemm.gflops))
-        print("layer (batch \(batch))".padding(toLength: 32, withPad: " ", startingAt: 0) + "      ms   GFLOP/s  vs sgemm"
+        print("layer (batch \(batch))".padding(toLength: 42, withPad: " ", startingAt: 0) + "      ms   GFLOP/s  vs sgemm"
               + (backward ? "   backward ms  GFLOP/s" : ""))
         for r in rows {
-            var line = r.name.padding(toLength: 32, withPad: " ", startingAt: 0)
+            var line = r.name.padding(toLength: 42, withPad: " ", startingAt: 0)
                 + String(format: "%8.1f%10.1f%10.2f", r.seconds * 1000, r.gflops, r.ratioToSgemm)
             if let s = r.backwardSeconds, let g = r.backwardGflops { line += String(format: "%14.1f%9.1f", s * 1000, g) }
             print(line)

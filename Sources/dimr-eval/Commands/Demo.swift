@@ -1,5 +1,6 @@
 import ArgumentParser
 import DiMRTrainer
+import Distortion
 import Eval
 import Foundation
 import TensorIO
@@ -18,7 +19,9 @@ struct Demo: ParsableCommand {
     @Option(help: "Output folder (runs, samples, charts, report.html).") var out: String = "runs/demo"
     @Option(help: "Training steps per model.") var steps: Int = 300
     @Option(help: "Score a checkpoint every N steps (FID/IS/precision/recall against the reference).") var evalEvery: Int = 150
-    @Option(help: "Reference images drawn from the embedded data set (final scores, distortion).") var referenceCount: Int = 256
+    @Option(help: "Reference images drawn from the embedded data set (final scores).") var referenceCount: Int = 256
+    @Option(help: "Clean images the distortion classifier is trained and calibrated on (half train, a quarter each calibration and test; hand-made features make these cheap).")
+    var distortionReferenceCount: Int = 1024
     @Option(help: "Samples per model for the final scores and the distortion comparison.") var sampleCount: Int = 128
     @Option(help: "Samples scored at each checkpoint while training (small: Inception is the cost).") var evalSamples: Int = 64
     @Option(help: "Data images the checkpoints' samples are scored against while training.") var evalReferenceCount: Int = 128
@@ -34,6 +37,10 @@ struct Demo: ParsableCommand {
         for a in arch where Self.displayNames[a] == nil { throw ValidationError("--arch: expected dit, uvit or dimr, found \(a)") }
         if steps < 1 || evalEvery < 1 || referenceCount < 10 || sampleCount < 10 {
             throw ValidationError("--steps, --eval-every must be ≥ 1 and --reference-count, --sample-count ≥ 10")
+        }
+        let minimum = DistortionTrainingOptions.minimumReferenceImages
+        if distortionReferenceCount < minimum {
+            throw ValidationError("--distortion-reference-count must be at least \(minimum) (train, calibration and test sets), got \(distortionReferenceCount)")
         }
     }
 
@@ -53,7 +60,7 @@ struct Demo: ParsableCommand {
         if existing != referenceCount {
             try? FileManager.default.removeItem(at: referenceFeatures)  // features of an older reference
             stage("writing \(referenceCount) reference images → \(reference.path)")
-            try writeReferenceBatch(count: referenceCount, to: reference)
+            try writeReferenceBatch(count: referenceCount, firstIndex: 1_000_000, to: reference)
         }
 
         // Reference features once, reused by every model's final scores.
@@ -89,11 +96,19 @@ struct Demo: ParsableCommand {
             try appendFinalScores(finalMetrics, to: run)
         }
 
-        // 5. Distortion rates with confidence intervals, pairwise tests and a chart.
+        // 5. Distortion rates with confidence intervals, pairwise tests and a chart. The classifier
+        // gets its own, larger set of clean images: its threshold is a quantile of the calibration
+        // quarter's scores, and 64 images (a quarter of the FID reference) set a 5% quantile too
+        // coarsely (15.6% of clean test images were flagged in one run).
+        let distortionReference = root.appendingPathComponent("distortion-reference.npz")
+        if (try? NpzFile(contentsOf: distortionReference).header("arr_0").shape.first) != distortionReferenceCount {
+            stage("writing \(distortionReferenceCount) clean images for the distortion classifier → \(distortionReference.path)")
+            try writeReferenceBatch(count: distortionReferenceCount, firstIndex: 2_000_000, to: distortionReference)
+        }
         let compareJSON = root.appendingPathComponent("distortion.json")
         stage("comparing distortion rates")
         let compare = try DistortionCommand.Compare.parse(
-            sampleFiles + ["--ref", reference.path, "--labels", arch.map { Self.displayNames[$0]! }.joined(separator: ","),
+            sampleFiles + ["--ref", distortionReference.path, "--max-reference", "\(distortionReferenceCount)", "--labels", arch.map { Self.displayNames[$0]! }.joined(separator: ","),
                            "-o", root.appendingPathComponent("distortion.svg").path,
                            "--png", root.appendingPathComponent("distortion.png").path,
                            "--save-json", compareJSON.path, "--seed", "\(seed)", "--features", distortionFeatures])
@@ -127,14 +142,15 @@ struct Demo: ParsableCommand {
     }
 
     /// Writes `count` images of the embedded data set (seed 0, the training distribution) as an
-    /// ADM batch: `arr_0` uint8 (N,32,32,3), `arr_1` int64 labels.
-    func writeReferenceBatch(count: Int, to url: URL) throws {
+    /// ADM batch: `arr_0` uint8 (N,32,32,3), `arr_1` int64 labels. The indices start far down the
+    /// stream (`firstIndex`), so a reference is not the first training batch, and two references
+    /// with different `firstIndex` share no image.
+    func writeReferenceBatch(count: Int, firstIndex: Int, to url: URL) throws {
         let data = EmbeddedShapes(seed: UInt64(seed))
         let writer = try NpzStreamWriter(url: url, dtype: .uint8, shape: [count, data.size, data.size, 3])
         var labels: [Int64] = []
-        // Indices from the far end of the stream, so the reference is not the first training batch.
         for i in 0..<count {
-            let (image, label) = data.image(1_000_000 + i)
+            let (image, label) = data.image(firstIndex + i)
             try writer.append(images: [image])
             labels.append(Int64(label))
         }
