@@ -123,7 +123,7 @@ struct ConvBNReLU {
     let padding: Padding2D
     /// The weight transformed for Winograd's minimal filtering, for the stride-1 3×3 layers (36% of
     /// the network's multiply-adds; F(4×4, 3×3), ~2.3× faster than im2col + sgemm) and the 1×7, 7×1,
-    /// 1×3 and 3×1 ones (30%; F(4, r), ~1.4×). nil: im2col + sgemm.
+    /// 1×3 and 3×1 ones (30%; F(6, 7) and F(4, 3), ~1.5–2×). nil: im2col + sgemm.
     let winograd: WinogradFilter?
 
     enum WinogradFilter {
@@ -142,8 +142,13 @@ struct ConvBNReLU {
         padding = padded ? .same((kernel.0 - 1) / 2, (kernel.1 - 1) / 2) : .zero
         winograd = stride != 1 ? nil
             : kernel == (3, 3) ? .square(Winograd3x3Filter(weight: weight))
-            : (kernel.0 == 1) != (kernel.1 == 1) ? .line(Winograd1DFilter(weight: weight)) : nil
+            : (kernel.0 == 1) != (kernel.1 == 1) ? .line(Winograd1DFilter(weight: weight, outputsPerTile: Self.tileOutputs(taps: max(kernel.0, kernel.1)))) : nil
     }
+
+    /// m of F(m, r) for Inception's line filters, from the maps they run on: the 7-tap ones on
+    /// 17×17 (→ F(6, 7): 3 tiles × 12 multiplies per row against F(4, 7)'s 5 × 10), the 3-tap
+    /// ones on 8×8 (→ F(4, 3): 2 × 6, against F(6, 3)'s 2 × 8).
+    static func tileOutputs(taps: Int) -> Int { Winograd1DFilter.bestTileOutputs(taps: taps, length: taps >= 7 ? 17 : 8) }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
         switch winograd {

@@ -21,7 +21,9 @@ public struct WinogradTransform1D: Sendable {
     /// Aᵀ (m × n), G (n × r), Bᵀ (n × n), row-major, Float64.
     let at: [Double], g: [Double], bt: [Double]
 
-    static let points: [Double] = [0, 1, -1, 2, -2, 0.5, -0.5, 3, -3, 4, -4, 0.25, -0.25, 1.5, -1.5]
+    /// In this order, F(4, 7) interpolates at 0, ±1, ±2, ±½, ±3 and F(6, 7) adds ±¼: the sets with
+    /// the smallest float32 error among those tried (F(6, 7) with ±4 instead of ±¼: 20× larger).
+    static let points: [Double] = [0, 1, -1, 2, -2, 0.5, -0.5, 3, -3, 0.25, -0.25, 1.5, -1.5]
 
     /// F(m, r): Aᵀ and G are Vandermonde matrices of the points (G divided by the Lagrange
     /// denominators, so the fractions sit in the filter transform, done once in Float64); Bᵀ is
@@ -99,15 +101,26 @@ public struct Winograd1DFilter {
     public var outputChannels: Int { transformed.shape[1] }
     public var inputChannels: Int { transformed.shape[2] }
 
-    /// weight: (O, C, 1, r) for a horizontal (1×r) or (O, C, r, 1) for a vertical (r×1) filter,
-    /// 2 ≤ r ≤ 13; the tiles are F(4, r) (4 outputs each).
-    public init(weight: Tensor) {
-        let m = 4
+    /// The m of F(m, r), 2 ≤ m ≤ 6, with the fewest multiplies for rows `length` long:
+    /// ⌈length/m⌉ tiles of m + r − 1 each (ties: the smaller m, which rounds less).
+    public static func bestTileOutputs(taps r: Int, length: Int) -> Int {
+        (2...6).min { a, b in
+            let ca = (length + a - 1) / a * (a + r - 1), cb = (length + b - 1) / b * (b + r - 1)
+            return ca < cb || (ca == cb && a < b)
+        }!
+    }
+
+    /// weight: (O, C, 1, r) for a horizontal (1×r) or (O, C, r, 1) for a vertical (r×1) filter;
+    /// `outputsPerTile` is m of F(m, r), 2 ≤ m ≤ 8, m + r ≤ 15. Larger m means fewer multiplies
+    /// per output ((m + r − 1)/m) but more rounding and more waste where the axis is not a
+    /// multiple of m.
+    public init(weight: Tensor, outputsPerTile m: Int = 4) {
+        precondition((2...8).contains(m), "Winograd1DFilter: outputsPerTile must be 2...8, got \(m)")
         precondition(weight.rank == 4 && (weight.shape[2] == 1) != (weight.shape[3] == 1),
                      "Winograd1DFilter: weight must be (O, C, 1, r) or (O, C, r, 1) with r ≥ 2, got shape \(weight.shape)")
         axis = weight.shape[2] == 1 ? .horizontal : .vertical
         let r = max(weight.shape[2], weight.shape[3]), o = weight.shape[0], c = weight.shape[1]
-        precondition(r <= 13, "Winograd1DFilter: at most 13 taps (16 transform lanes), got \(r) (weight \(weight.shape))")
+        precondition(m + r - 1 <= 16, "Winograd1DFilter: F(\(m), \(r)) needs \(m + r - 1) transform lanes, at most 16 (weight \(weight.shape))")
         transform = WinogradTransform1D(outputs: m, taps: r)
         let n = transform.n
         transformed = Tensor(zeros: [n, o, c])
@@ -145,10 +158,10 @@ public func winogradConv1D(_ x: Tensor, filter: Winograd1DFilter, bias: Tensor?,
     // Columns of Bᵀ as 16-lane vectors (lane ξ) and of Aᵀ as 4-lane vectors (lane q): each tile's
     // transform is then n vector multiply-adds, whatever the tiles' stride in memory.
     let btColumns = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: nx)
-    let atColumns = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: nx)
+    let atColumns = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: nx)
     defer { btColumns.deallocate(); atColumns.deallocate() }
     for s in 0..<nx {
-        btColumns[s] = SIMD16(repeating: 0); atColumns[s] = SIMD4(repeating: 0)
+        btColumns[s] = SIMD16(repeating: 0); atColumns[s] = SIMD8(repeating: 0)
         for xi in 0..<nx { btColumns[s][xi] = Float(f.bt[xi * nx + s]) }
         for q in 0..<m { atColumns[s][q] = Float(f.at[q * nx + s]) }
     }
@@ -201,15 +214,15 @@ public func winogradConv1D(_ x: Tensor, filter: Winograd1DFilter, bias: Tensor?,
                         let plane = ys + (image * o + oc) * oh * ow
                         if horizontal {
                             for t in 0..<tilesPerRow {
-                                var acc = SIMD4<Float>(repeating: 0)
+                                var acc = SIMD8<Float>(repeating: 0)
                                 for xi in 0..<nx { acc += src[xi * o * tiles + t] * atColumns[xi] }
-                                UnsafeMutableRawPointer(line + m * t).storeBytes(of: acc, as: SIMD4<Float>.self)
+                                UnsafeMutableRawPointer(line + m * t).storeBytes(of: acc, as: SIMD8<Float>.self)
                             }
                             storeRow(line, to: plane + r0 * ow, count: ow, bias: b, activation: activation)
                         } else {
                             let outputRows = min(m, oh - m * r0)
                             for t in 0..<ow {
-                                var acc = SIMD4<Float>(repeating: 0)
+                                var acc = SIMD8<Float>(repeating: 0)
                                 for xi in 0..<nx { acc += src[xi * o * tiles + t] * atColumns[xi] }
                                 for q in 0..<outputRows { line[q * ow + t] = acc[q] }
                             }

@@ -108,12 +108,13 @@ struct BenchConv: ParsableCommand {
                 rows.append(Row(name: layer.name + " Winograd", method: "winograd F(4x4,3x3)", input: x.shape,
                                 weight: w.shape, output: out, seconds: s, gflops: flops / s / 1e9, ratioToSgemm: 0))
             } else if (layer.kernel.0 == 1) != (layer.kernel.1 == 1) {
-                let filter = Winograd1DFilter(weight: w)
+                let r = max(layer.kernel.0, layer.kernel.1), length = layer.kernel.0 == 1 ? layer.width : layer.height
+                let m = Winograd1DFilter.bestTileOutputs(taps: r, length: length)
+                let filter = Winograd1DFilter(weight: w, outputsPerTile: m)
                 let s = bestTime(repeats: repeats) {
                     _ = winogradConv1D(x, filter: filter, bias: b, padding: layer.padding, activation: .relu)
                 }
-                let r = max(layer.kernel.0, layer.kernel.1)
-                rows.append(Row(name: layer.name + " Winograd", method: "winograd F(4,\(r))", input: x.shape,
+                rows.append(Row(name: layer.name + " Winograd", method: "winograd F(\(m),\(r))", input: x.shape,
                                 weight: w.shape, output: out, seconds: s, gflops: flops / s / 1e9, ratioToSgemm: 0))
             }
         }
