@@ -84,34 +84,38 @@ struct ClassifierOptions: ParsableArguments {
             return (classifier, try provider(named: classifier.card.featureProvider), model)
         }
         guard let ref else { throw ValidationError("give --ref REFERENCE (to train a classifier) or --model MODEL_DIR") }
-        let refURL = URL(fileURLWithPath: ref)
-        let source = try openImageSource(refURL)
         let provider = try provider()
-        let key = cacheKey(refURL, provider: provider.name)
-        let cached = cacheDirectory().appendingPathComponent("distortion").appendingPathComponent(key)
-        if let classifier = try? DistortionClassifier.load(from: cached) {
-            warn("using the cached classifier \(cached.path) (trained from \(ref))")
-            return (classifier, provider, cached.path)
-        }
-        warn("training a distortion classifier from \(ref) (cached in \(cached.path) for next time)")
-        let classifier = try trainDistortionClassifier(reference: source, features: provider, options: trainingOptions, log: warn)
-        try classifier.save(to: cached)
-        warn(String(format: "classifier: held-out kinds AUC %.3f, clean test images flagged %.1f%% (FPR %.1f%%)",
-                    classifier.card.heldOutSummary.auc, classifier.card.testCleanRate * 100, fpr * 100))
-        return (classifier, provider, cached.path)
+        let (classifier, path) = try cachedDistortionClassifier(reference: URL(fileURLWithPath: ref), features: provider,
+                                                                options: trainingOptions)
+        return (classifier, provider, path)
     }
+}
 
-    /// Identifies a trained classifier: the reference (path, size, modification time) and every setting.
-    private func cacheKey(_ url: URL, provider: String) -> String {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
-        let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
-        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        let text = [url.standardizedFileURL.path, "\(size)", "\(modified)", provider, "\(seed)", "\(fpr)", "\(maxReference)",
-                    DistortionModelCard.currentFormat].joined(separator: "|")
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(format: "%016llx", h)
+/// The distortion classifier trained from `reference` with `options`, from the dimr-eval cache when
+/// one was trained before with the same reference (path, size, modification time), features and
+/// settings; otherwise trained now and cached. Returns it with its folder.
+func cachedDistortionClassifier(reference: URL, features provider: FeatureProvider,
+                                options: DistortionTrainingOptions) throws -> (DistortionClassifier, String) {
+    let attributes = try? FileManager.default.attributesOfItem(atPath: reference.path)
+    let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+    let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+    let text = [reference.standardizedFileURL.path, "\(size)", "\(modified)", provider.name, "\(options.seed)",
+                "\(options.falsePositiveRate)", "\(options.maxReferenceImages)", DistortionModelCard.currentFormat]
+        .joined(separator: "|")
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in text.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    let cached = cacheDirectory().appendingPathComponent("distortion").appendingPathComponent(String(format: "%016llx", h))
+    if let classifier = try? DistortionClassifier.load(from: cached) {
+        warn("using the cached classifier \(cached.path) (trained from \(reference.path))")
+        return (classifier, cached.path)
     }
+    warn("training a distortion classifier from \(reference.path) (cached in \(cached.path) for next time)")
+    let classifier = try trainDistortionClassifier(reference: try openImageSource(reference), features: provider,
+                                                   options: options, log: warn)
+    try classifier.save(to: cached)
+    warn(String(format: "classifier: held-out kinds AUC %.3f, clean test images flagged %.1f%% (FPR %.1f%%)",
+                classifier.card.heldOutSummary.auc, classifier.card.testCleanRate * 100, options.falsePositiveRate * 100))
+    return (classifier, cached.path)
 }
 
 enum FeatureChoice: String, ExpressibleByArgument, CaseIterable {

@@ -144,9 +144,9 @@ final class TrainingScorer {
             try writeADMBatch(held.map(\.image), labels: held.map(\.label), to: url)
             reference = try side(url)
             if referenceCount >= DistortionTrainingOptions.minimumReferenceImages {
-                let options = try ClassifierOptions.parse(["--ref", url.path, "--features", "handcrafted"])
-                let (classifier, features, _) = try options.classifier()
-                distortion = (classifier, features)
+                let features = HandcraftedFeatures()
+                distortion = (try cachedDistortionClassifier(reference: url, features: features,
+                                                             options: DistortionTrainingOptions()).0, features)
             } else {
                 warn("distortion rate not scored: it needs at least \(DistortionTrainingOptions.minimumReferenceImages) reference images (--reference-count)")
             }
@@ -164,8 +164,8 @@ final class TrainingScorer {
         if let (classifier, features) = distortion {
             var options = DistortionScoringOptions()
             options.bootstrapResamples = 200
-            out["distortion_rate"] = try scoreDistortion(samples: try openImageSource(url), classifier: classifier,
-                                                         features: features, options: options).score.distortionRate
+            out["distortion_rate"] = try scoreDistortion(samples: InMemoryImageSource(request.samples, name: url.lastPathComponent),
+                                                         classifier: classifier, features: features, options: options).score.distortionRate
         }
         for (k, v) in [("sfid", report.sfid), ("is", report.inceptionScore), ("precision", report.precision),
                        ("recall", report.recall), ("density", report.density), ("coverage", report.coverage), ("kid", report.kid)] {
