@@ -18,6 +18,8 @@ struct BenchInception: ParsableCommand {
     var stream = 0
     @Option(help: "Weights file (default: the usual search).") var weights: String?
     @Flag(help: "Skip the PyTorch comparison.") var noPytorch = false
+    @Option(help: "Rounds, each timing dimr-eval then PyTorch; the median of each side and of the per-round ratios is reported (the host's load drifts between runs).")
+    var rounds = 3
     @Flag(help: "Print JSON.") var json = false
 
     struct Report: Codable {
@@ -30,6 +32,8 @@ struct BenchInception: ParsableCommand {
         var pytorchThreads: Int?
         var pytorchNote: String?
         var ratioToPytorch: Double?
+        /// per round: [dimr-eval img/s, PyTorch img/s (0 when not run)]
+        var roundRates: [[Double]]?
         var streamedImages: Int?
         var streamSeconds: Double?
         var peakRSSMegabytes: Double
@@ -44,7 +48,9 @@ struct BenchInception: ParsableCommand {
     static let flopsPerImage = 2 * 5_711_168_096.0
 
     func validate() throws {
-        guard images > 0, batchSize > 0, stream >= 0 else { throw ValidationError("--images and --batch-size must be positive, --stream ≥ 0") }
+        guard images > 0, batchSize > 0, stream >= 0, rounds >= 1 else {
+            throw ValidationError("--images, --batch-size and --rounds must be positive, --stream ≥ 0")
+        }
     }
 
     func run() throws {
@@ -52,34 +58,46 @@ struct BenchInception: ParsableCommand {
         let extractor = try FeatureExtractor(weights: weights.map { URL(fileURLWithPath: $0) }, resize: .adm, batchSize: batchSize)
         let batch = (0..<images).map { syntheticImage(seed: UInt64($0), size: 256) }
         _ = try extractor.features(of: Array(batch.prefix(min(batchSize, images))))   // warm-up: page faults, workspaces
-        let start = Date()
-        _ = try extractor.features(of: batch)
-        let seconds = Date().timeIntervalSince(start)
-        var report = Report(blas: blas, images: images, batchSize: batchSize, seconds: seconds,
-                            imagesPerSecond: Double(images) / seconds, peakRSSMegabytes: peakRSSMegabytes())
+        // Rounds alternate the two sides, so a slow spell of the shared host hits both.
+        var ours: [Double] = [], theirs: [Double] = [], ratios: [Double] = []
+        var pytorchNote: String?
+        for _ in 0..<rounds {
+            let start = Date()
+            _ = try extractor.features(of: batch)
+            ours.append(Double(images) / Date().timeIntervalSince(start))
+            guard !noPytorch, pytorchNote == nil else { continue }
+            switch pytorchRate(weights: extractor.weights.url, threads: blas.threads) {
+            case .success(let rate): theirs.append(rate); ratios.append(ours.last! / rate)
+            case .failure(let error): pytorchNote = "\(error)"
+            }
+        }
+        var report = Report(blas: blas, images: images, batchSize: batchSize, seconds: Double(images) / median(ours),
+                            imagesPerSecond: median(ours), peakRSSMegabytes: peakRSSMegabytes())
+        report.roundRates = ours.indices.map { [ours[$0], $0 < theirs.count ? theirs[$0] : 0] }
         let sgemm = squareSgemmRate(n: 2048, repeats: 2).gflops
         report.sgemmGflops = sgemm
         report.sgemmBoundImagesPerSecond = sgemm * 1e9 / Self.flopsPerImage
+        if !theirs.isEmpty {
+            report.pytorchImagesPerSecond = median(theirs)
+            report.pytorchThreads = blas.threads
+            report.ratioToPytorch = median(ratios)
+        }
+        report.pytorchNote = pytorchNote
         if !json {
             print(blas.line)
-            print(String(format: "dimr-eval  %.2f img/s (%d images 256x256 → pool3, batch %d)", report.imagesPerSecond, images, batchSize))
+            for (i, r) in report.roundRates!.enumerated() {
+                print(String(format: "round %d    dimr-eval %.2f img/s", i + 1, r[0]) + (r[1] > 0 ? String(format: ", PyTorch %.2f img/s, ratio %.2fx", r[1], r[0] / r[1]) : ""))
+            }
+            print(String(format: "dimr-eval  %.2f img/s (median of %d rounds; %d images 256x256 → pool3, batch %d)", report.imagesPerSecond, rounds, images, batchSize))
             // Winograd layers do fewer multiplies than the direct convolution, so the pipeline can pass
             // the GEMM-only bound; the line says how far the 3x3, 1x7, 7x1, 1x3 and 3x1 layers take it.
             print(String(format: "GEMM bound %.2f img/s if every conv were a GEMM at sgemm 2048³'s %.1f GFLOP/s (%.1f GFLOP/image) → at %.0f%% of it",
                          report.sgemmBoundImagesPerSecond!, sgemm, Self.flopsPerImage / 1e9,
                          100 * report.imagesPerSecond / report.sgemmBoundImagesPerSecond!))
-        }
-
-        if !noPytorch {
-            switch pytorchRate(weights: extractor.weights.url, threads: blas.threads) {
-            case .success(let rate):
-                report.pytorchImagesPerSecond = rate
-                report.pytorchThreads = blas.threads
-                report.ratioToPytorch = report.imagesPerSecond / rate
-                if !json { print(String(format: "PyTorch    %.2f img/s (same TorchScript network, torch-fidelity resize, %d threads)  → ratio %.2fx", rate, blas.threads, report.ratioToPytorch!)) }
-            case .failure(let error):
-                report.pytorchNote = "\(error)"
-                if !json { print("PyTorch    not measured: \(error)") }
+            if let rate = report.pytorchImagesPerSecond, let ratio = report.ratioToPytorch {
+                print(String(format: "PyTorch    %.2f img/s (median; same TorchScript network, torch-fidelity resize, %d threads)  → ratio %.2fx (median of the rounds' ratios)", rate, blas.threads, ratio))
+            } else if let note = pytorchNote {
+                print("PyTorch    not measured: \(note)")
             }
         }
 
@@ -149,6 +167,12 @@ struct BenchInception: ParsableCommand {
 struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+func median(_ values: [Double]) -> Double {
+    let v = values.sorted(), n = v.count
+    return n == 0 ? .nan : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
 }
 
 /// Peak resident set size of this process so far (Linux reports ru_maxrss in kilobytes).
