@@ -105,10 +105,11 @@ public func winogradConv3x3(_ x: Tensor, filter: Winograd3x3Filter, bias: Tensor
                             copyPaddedInputRow(plane, row: 4 * ty + r - padding.top, height: h, width: w, left: padding.left,
                                           into: patchRows + r * paddedWidth, paddedWidth: paddedWidth)
                         }
-                        inputTransformRows(patchRows, paddedWidth: paddedWidth, into: combined)
+                        inputTransform(patchRows, step: paddedWidth, advance: 1, count: paddedWidth,
+                                       into: combined, outStride: paddedWidth)
                         for i in 0..<6 {
-                            inputTransformAlongRow(combined + i * paddedWidth, tiles: tw,
-                                                   into: v + (i * 6) * c * tiles + ch * tiles + k * tw, stride: c * tiles)
+                            inputTransform(combined + i * paddedWidth, step: 1, advance: 4, count: tw,
+                                           into: v + (i * 6) * c * tiles + ch * tiles + k * tw, outStride: c * tiles)
                         }
                     }
                 }
@@ -139,30 +140,18 @@ public func winogradConv3x3(_ x: Tensor, filter: Winograd3x3Filter, bias: Tensor
     return y
 }
 
-/// Bᵀ applied down the 6 patch rows (elementwise along the row): out[i] = Σ_r Bᵀ[i][r]·d[r].
+/// Bᵀ of F(4×4, 3×3) applied to `count` 6-vectors: vector t's elements are d[t·advance + k·step]
+/// (k = 0..<6), its 6 results go to out[j·outStride + t]. Used down the 6 patch rows (step = row
+/// width, advance 1: contiguous, vectorised) and along a combined row (step 1, advance 4: one
+/// vector per tile). Inlined, so each call site compiles with its strides as constants.
 @inline(__always)
-private func inputTransformRows(_ d: UnsafeMutablePointer<Float>, paddedWidth p: Int, into out: UnsafeMutablePointer<Float>) {
-    let d0 = d, d1 = d + p, d2 = d + 2 * p, d3 = d + 3 * p, d4 = d + 4 * p, d5 = d + 5 * p
-    let o0 = out, o1 = out + p, o2 = out + 2 * p, o3 = out + 3 * p, o4 = out + 4 * p, o5 = out + 5 * p
-    for q in 0..<p {
-        let a0 = d0[q], a1 = d1[q], a2 = d2[q], a3 = d3[q], a4 = d4[q], a5 = d5[q]
-        o0[q] = 4 * a0 - 5 * a2 + a4
-        o1[q] = (a3 + a4) - 4 * (a1 + a2)
-        o2[q] = (a4 - a3) + 4 * (a1 - a2)
-        o3[q] = (a4 - a2) + 2 * (a3 - a1)
-        o4[q] = (a4 - a2) - 2 * (a3 - a1)
-        o5[q] = 4 * a1 - 5 * a3 + a5
-    }
-}
-
-/// Bᵀ along one combined row for every tile of the row (tile t reads columns 4t..<4t+6); output
-/// j of tile t goes to out[j·stride + t].
-@inline(__always)
-private func inputTransformAlongRow(_ d: UnsafeMutablePointer<Float>, tiles: Int, into out: UnsafeMutablePointer<Float>, stride: Int) {
-    let o0 = out, o1 = out + stride, o2 = out + 2 * stride, o3 = out + 3 * stride, o4 = out + 4 * stride, o5 = out + 5 * stride
-    for t in 0..<tiles {
-        let p = d + 4 * t
-        let a0 = p[0], a1 = p[1], a2 = p[2], a3 = p[3], a4 = p[4], a5 = p[5]
+private func inputTransform(_ d: UnsafeMutablePointer<Float>, step: Int, advance: Int, count: Int,
+                            into out: UnsafeMutablePointer<Float>, outStride: Int) {
+    let o0 = out, o1 = out + outStride, o2 = out + 2 * outStride, o3 = out + 3 * outStride
+    let o4 = out + 4 * outStride, o5 = out + 5 * outStride
+    for t in 0..<count {
+        let p = d + t * advance
+        let a0 = p[0], a1 = p[step], a2 = p[2 * step], a3 = p[3 * step], a4 = p[4 * step], a5 = p[5 * step]
         o0[t] = 4 * a0 - 5 * a2 + a4
         o1[t] = (a3 + a4) - 4 * (a1 + a2)
         o2[t] = (a4 - a3) + 4 * (a1 - a2)
