@@ -229,10 +229,6 @@ func biasActivation(_ y: UnsafeMutablePointer<Float>, rows: Range<Int>, stride: 
                     bias: UnsafeMutablePointer<Float>?, activation: Activation) {
     for r in rows {
         let p = y + r * stride
-        let b = bias?[r] ?? 0
-        switch activation {
-        case .none: for q in 0..<width { p[q] += b }
-        case .relu: for q in 0..<width { p[q] = max(p[q] + b, 0) }
-        }
+        storeRow(p, to: p, count: width, bias: bias?[r] ?? 0, activation: activation)
     }
 }

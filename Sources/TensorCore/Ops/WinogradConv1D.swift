@@ -262,7 +262,7 @@ func copyPaddedInputRow(_ plane: UnsafeMutablePointer<Float>, row: Int, height: 
     if left + count < paddedWidth { dst.advanced(by: left + count).update(repeating: 0, count: paddedWidth - left - count) }
 }
 
-/// dst[q] = act(src[q] + bias) for q in 0..<count.
+/// dst[q] = act(src[q] + bias) for q in 0..<count (src may be dst: `biasActivation` runs in place).
 @inline(__always)
 func storeRow(_ src: UnsafeMutablePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int, bias: Float,
               activation: Activation) {

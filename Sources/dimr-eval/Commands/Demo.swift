@@ -56,8 +56,7 @@ struct Demo: ParsableCommand {
         // 1. The reference batch: real images of the embedded data set, in ADM format.
         let reference = root.appendingPathComponent("reference.npz")
         let referenceFeatures = root.appendingPathComponent("reference-features.npz")
-        let existing = try? NpzFile(contentsOf: reference).header("arr_0").shape.first
-        if existing != referenceCount {
+        if !holdsBatch(reference, count: referenceCount) {
             try? FileManager.default.removeItem(at: referenceFeatures)  // features of an older reference
             stage("writing \(referenceCount) reference images → \(reference.path)")
             try writeReferenceBatch(count: referenceCount, firstIndex: 1_000_000, to: reference)
@@ -101,7 +100,7 @@ struct Demo: ParsableCommand {
         // quarter's scores, and 64 images (a quarter of the FID reference) set a 5% quantile too
         // coarsely (15.6% of clean test images were flagged in one run).
         let distortionReference = root.appendingPathComponent("distortion-reference.npz")
-        if (try? NpzFile(contentsOf: distortionReference).header("arr_0").shape.first) != distortionReferenceCount {
+        if !holdsBatch(distortionReference, count: distortionReferenceCount) {
             stage("writing \(distortionReferenceCount) clean images for the distortion classifier → \(distortionReference.path)")
             try writeReferenceBatch(count: distortionReferenceCount, firstIndex: 2_000_000, to: distortionReference)
         }
@@ -139,6 +138,11 @@ struct Demo: ParsableCommand {
             if let number = jsonNumber(value) { record[key] = .number(number) }
         }
         try appendJSONLine(record, to: run.appendingPathComponent("metrics.jsonl"), replacing: "final")
+    }
+
+    /// Whether `url` is an ADM batch of `count` images already (written by an earlier run).
+    func holdsBatch(_ url: URL, count: Int) -> Bool {
+        (try? NpzFile(contentsOf: url).header("arr_0").shape.first) == count
     }
 
     /// Writes `count` images of the embedded data set (seed 0, the training distribution) as an
