@@ -60,15 +60,18 @@ public final class FeatureExtractor {
     }
 
     /// Features of images held in memory (any sizes; each is resized on its own).
-    public func features(of images: [RGBImage]) throws -> FeatureBatch {
+    /// `stageTimer` hears the resize's and each network stage's wall time (see `InceptionV3.forward`).
+    public func features(of images: [RGBImage], stageTimer: ((String, TimeInterval) -> Void)? = nil) throws -> FeatureBatch {
         var pool = [Float](), spatial = [Float]()
         pool.reserveCapacity(images.count * Self.poolDimension)
         spatial.reserveCapacity(images.count * Self.spatialDimension)
         var i = 0
         while i < images.count {
             let end = min(i + batchSize, images.count)
+            let start = Date()
             let input = try inceptionInput(Array(images[i..<end]), mode: resize)
-            let out = network.forward(input)
+            stageTimer?("resize to 299", Date().timeIntervalSince(start))
+            let out = network.forward(input, stageTimer: stageTimer)
             pool += out.pool.array
             spatial += out.spatial.array
             i = end

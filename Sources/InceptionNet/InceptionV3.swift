@@ -71,30 +71,41 @@ public final class InceptionV3 {
     }
 
     /// x: (N, 3, 299, 299), values in [-1, 1] (see `inceptionInput`) → pool3 and spatial features.
-    public func forward(_ x: Tensor) -> Output {
+    /// `stageTimer`, when given, hears each stage's name and wall time (`bench inception --stages`).
+    public func forward(_ x: Tensor, stageTimer: ((String, TimeInterval) -> Void)? = nil) -> Output {
         precondition(x.rank == 4 && x.shape[1] == 3 && x.shape[2] == 299 && x.shape[3] == 299,
                      "InceptionV3.forward: input must be (N, 3, 299, 299), got \(x.shape)")
         let n = x.shape[0]
-        var h = Conv2d_1a_3x3(x)
-        h = Conv2d_2a_3x3(h)
-        h = Conv2d_2b_3x3(h)
-        h = maxPool2d(h, kernel: (3, 3), stride: (2, 2))
-        h = Conv2d_3b_1x1(h)
-        h = Conv2d_4a_3x3(h)
-        h = maxPool2d(h, kernel: (3, 3), stride: (2, 2))
-        h = Mixed_5b(h)
-        h = Mixed_5c(h)
-        h = Mixed_5d(h)
-        h = Mixed_6a(h)
-        h = Mixed_6b(h)
-        h = Mixed_6c(h)
-        let (mixed6d, branch1x1) = Mixed_6d.forwardKeepingBranch1x1(h)
-        h = Mixed_6e(mixed6d)
-        h = Mixed_7a(h)
-        h = Mixed_7b(h)
-        h = Mixed_7c(h)
-        let pool = avgPool2d(h, kernel: (8, 8), stride: (8, 8), countIncludePad: true).reshaped([n, InceptionV3.poolDimension])
-        return Output(pool: pool, spatial: InceptionV3.spatialFeatures(branch1x1))
+        var clock = Date()
+        func stage<T>(_ name: String, _ work: () -> T) -> T {
+            guard let stageTimer else { return work() }
+            let result = work(), now = Date()
+            stageTimer(name, now.timeIntervalSince(clock))
+            clock = now
+            return result
+        }
+        var h = stage("Conv2d_1a_3x3 (3x3/2)") { Conv2d_1a_3x3(x) }
+        h = stage("Conv2d_2a_3x3") { Conv2d_2a_3x3(h) }
+        h = stage("Conv2d_2b_3x3") { Conv2d_2b_3x3(h) }
+        h = stage("max pool 147→73") { maxPool2d(h, kernel: (3, 3), stride: (2, 2)) }
+        h = stage("Conv2d_3b_1x1") { Conv2d_3b_1x1(h) }
+        h = stage("Conv2d_4a_3x3") { Conv2d_4a_3x3(h) }
+        h = stage("max pool 71→35") { maxPool2d(h, kernel: (3, 3), stride: (2, 2)) }
+        h = stage("Mixed_5b") { Mixed_5b(h) }
+        h = stage("Mixed_5c") { Mixed_5c(h) }
+        h = stage("Mixed_5d") { Mixed_5d(h) }
+        h = stage("Mixed_6a") { Mixed_6a(h) }
+        h = stage("Mixed_6b") { Mixed_6b(h) }
+        h = stage("Mixed_6c") { Mixed_6c(h) }
+        let (mixed6d, branch1x1) = stage("Mixed_6d") { Mixed_6d.forwardKeepingBranch1x1(h) }
+        h = stage("Mixed_6e") { Mixed_6e(mixed6d) }
+        h = stage("Mixed_7a") { Mixed_7a(h) }
+        h = stage("Mixed_7b") { Mixed_7b(h) }
+        h = stage("Mixed_7c") { Mixed_7c(h) }
+        return stage("pool3 + spatial") {
+            let pool = avgPool2d(h, kernel: (8, 8), stride: (8, 8), countIncludePad: true).reshaped([n, InceptionV3.poolDimension])
+            return Output(pool: pool, spatial: InceptionV3.spatialFeatures(branch1x1))
+        }
     }
 
     /// (N, 192, 17, 17) → (N, 17·17·7): channels 0..<7, in H, W, C order.
@@ -122,13 +133,17 @@ struct ConvBNReLU {
     let stride: Int
     let padding: Padding2D
     /// The weight transformed for Winograd's minimal filtering, for the stride-1 3×3 layers (36% of
-    /// the network's multiply-adds; F(4×4, 3×3), ~2.3× faster than im2col + sgemm) and the 1×7, 7×1,
-    /// 1×3 and 3×1 ones (30%; F(6, 7) and F(4, 3), ~1.5–2×). nil: im2col + sgemm.
+    /// the network's multiply-adds; F(4×4, 3×3), ~2.3× faster than im2col + sgemm), the 1×7, 7×1,
+    /// 1×3 and 3×1 ones (30%; F(6, 7) and F(4, 3), ~1.5–2×) and Mixed_5b–5d's 5×5 ones (5%;
+    /// F(4×4, 5×5), ~1.6×). nil: im2col + sgemm. (F(6×6, 3×3) through the generic kernel was
+    /// slower than the hand-coded F(4×4, 3×3) on every Inception map: its 8×8 transforms cost
+    /// more than the 21% of multiplies it saves.)
     let winograd: WinogradFilter?
 
     enum WinogradFilter {
-        case square(Winograd3x3Filter)
+        case square(Winograd3x3Filter)   // F(4×4, 3×3), hand-coded transforms
         case line(Winograd1DFilter)
+        case grid(Winograd2DFilter)      // F(m×m, r×r), generic transforms
     }
 
     /// padded: TF "SAME" for a stride-1 conv ((k−1)/2 on each side); false: "VALID".
@@ -142,6 +157,7 @@ struct ConvBNReLU {
         padding = padded ? .same((kernel.0 - 1) / 2, (kernel.1 - 1) / 2) : .zero
         winograd = stride != 1 ? nil
             : kernel == (3, 3) ? .square(Winograd3x3Filter(weight: weight))
+            : kernel == (5, 5) ? .grid(Winograd2DFilter(weight: weight, outputsPerTile: Winograd2DFilter.bestTileOutputs(taps: 5, side: 35)))
             : (kernel.0 == 1) != (kernel.1 == 1) ? .line(Winograd1DFilter(weight: weight, outputsPerTile: Self.tileOutputs(taps: max(kernel.0, kernel.1)))) : nil
     }
 
@@ -154,6 +170,7 @@ struct ConvBNReLU {
         switch winograd {
         case .square(let filter)?: winogradConv3x3(x, filter: filter, bias: bias, padding: padding, activation: .relu)
         case .line(let filter)?: winogradConv1D(x, filter: filter, bias: bias, padding: padding, activation: .relu)
+        case .grid(let filter)?: winogradConv2D(x, filter: filter, bias: bias, padding: padding, activation: .relu)
         case nil: conv2d(x, weight: weight, bias: bias, stride: (stride, stride), padding: padding, activation: .relu)
         }
     }

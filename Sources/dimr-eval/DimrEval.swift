@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TensorCore
 
 @main
 struct DimrEval: ParsableCommand {
@@ -18,6 +19,7 @@ struct DimrEval: ParsableCommand {
         // Line-buffered stdout: a log file or `tee` sees each line (training steps, results) when it
         // happens and in order with stderr's stage messages, not in one block at exit.
         setvbuf(stdout, nil, _IOLBF, 0)
+        keepFreedTensorMemory()
         main(nil)   // ArgumentParser's own parse, run and error exit
     }
 }

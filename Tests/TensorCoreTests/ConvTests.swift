@@ -110,6 +110,37 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    func testWinograd2DMatchesNaiveLoops() {
+        let cases: [(x: [Int], o: Int, r: Int, pad: Padding2D, m: Int)] = [
+            ([2, 5, 35, 35], 7, 3, .same(1, 1), 6),            // F(6x6, 3x3), Mixed_5b's dbl_2 map
+            ([1, 96, 35, 35], 16, 3, .same(1, 1), 6),          // its depth
+            ([2, 4, 13, 11], 5, 3, .zero, 6),                  // VALID, ragged edges
+            ([2, 5, 35, 35], 7, 5, .same(2, 2), 4),            // F(4x4, 5x5), Mixed_5b's branch5x5_2
+            ([1, 48, 35, 35], 16, 5, .same(2, 2), 4),
+            ([3, 3, 9, 14], 4, 5, Padding2D(top: 0, bottom: 3, left: 2, right: 1), 4),
+            ([2, 6, 8, 8], 5, 3, .same(1, 1), 4),              // F(4x4, 3x3) through the generic path
+            ([1, 2, 6, 7], 3, 2, .zero, 3),
+        ]
+        for (i, t) in cases.enumerated() {
+            let x = randomTensor(t.x, seed: UInt64(1300 + i))
+            let w = randomTensor([t.o, t.x[1], t.r, t.r], seed: UInt64(1400 + i)), b = randomTensor([t.o], seed: UInt64(1500 + i))
+            let filter = Winograd2DFilter(weight: w, outputsPerTile: t.m)
+            let label = "winograd F(\(t.m)x\(t.m), \(t.r)x\(t.r)) x \(t.x) o \(t.o) \(t.pad)"
+            for relu in [false, true] {
+                let y = winogradConv2D(x, filter: filter, bias: b, padding: t.pad, activation: relu ? .relu : .none)
+                let ref = naiveConv(x, w, b, stride: (1, 1), padding: t.pad, groups: 1, relu: relu)
+                assertClose(y, ref.values, shape: ref.shape, tolerance: 1e-4, label + " relu \(relu)")
+            }
+        }
+    }
+
+    func testWinograd2DTileChoice() {
+        XCTAssertEqual(Winograd2DFilter.bestTileOutputs(taps: 3, side: 147), 6)
+        XCTAssertEqual(Winograd2DFilter.bestTileOutputs(taps: 3, side: 35), 6)
+        XCTAssertEqual(Winograd2DFilter.bestTileOutputs(taps: 3, side: 8), 4)
+        XCTAssertEqual(Winograd2DFilter.bestTileOutputs(taps: 5, side: 35), 4)
+    }
+
     func testBackwardMatchesNaiveAdjoint() {
         for (i, t) in Self.cases.enumerated() {
             let cg = t.x[1] / t.groups

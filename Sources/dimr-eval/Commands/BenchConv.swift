@@ -31,6 +31,7 @@ struct BenchConv: ParsableCommand {
         Layer(name: "Inception 3x3 32→64 147x147", channels: 32, height: 147, width: 147, outChannels: 64, kernel: (3, 3), padding: .same(1, 1)),
         Layer(name: "Inception 3x3 80→192 73x73", channels: 80, height: 73, width: 73, outChannels: 192, kernel: (3, 3)),
         Layer(name: "Inception 3x3 96→96 35x35", channels: 96, height: 35, width: 35, outChannels: 96, kernel: (3, 3), padding: .same(1, 1)),
+        Layer(name: "Inception 5x5 48→64 35x35", channels: 48, height: 35, width: 35, outChannels: 64, kernel: (5, 5), padding: .same(2, 2)),
         Layer(name: "Inception 3x3/2 288→384 35x35", channels: 288, height: 35, width: 35, outChannels: 384, kernel: (3, 3), stride: (2, 2)),
         Layer(name: "Inception 1x1 288→64 35x35", channels: 288, height: 35, width: 35, outChannels: 64, kernel: (1, 1)),
         Layer(name: "Inception 1x7 768→192 17x17", channels: 768, height: 17, width: 17, outChannels: 192, kernel: (1, 7), padding: .same(0, 3)),
@@ -42,7 +43,7 @@ struct BenchConv: ParsableCommand {
 
     struct Row: Codable {
         var name: String
-        /// "im2col+sgemm", "depthwise" or "winograd F(4x4,3x3)"; Winograd's GFLOP/s count the
+        /// "im2col+sgemm", "depthwise" or "winograd F(4x4,3x3)" (or F(m, r), F(mxm, rxr)); Winograd's GFLOP/s count the
         /// direct convolution's multiply-adds (its effective rate), so the ratio can exceed 1.
         var method: String
         var input: [Int]
@@ -106,6 +107,15 @@ struct BenchConv: ParsableCommand {
                     _ = winogradConv3x3(x, filter: filter, bias: b, padding: layer.padding, activation: .relu)
                 }
                 rows.append(Row(name: layer.name + " Winograd", method: "winograd F(4x4,3x3)", input: x.shape,
+                                weight: w.shape, output: out, seconds: s, gflops: flops / s / 1e9, ratioToSgemm: 0))
+            }
+            if layer.kernel.0 == layer.kernel.1 && layer.kernel.0 > 1 {
+                let r = layer.kernel.0, m = Winograd2DFilter.bestTileOutputs(taps: r, side: max(layer.height, layer.width))
+                let filter = Winograd2DFilter(weight: w, outputsPerTile: m)
+                let s = bestTime(repeats: repeats) {
+                    _ = winogradConv2D(x, filter: filter, bias: b, padding: layer.padding, activation: .relu)
+                }
+                rows.append(Row(name: layer.name + " Winograd \(m)x\(m)", method: "winograd F(\(m)x\(m),\(r)x\(r))", input: x.shape,
                                 weight: w.shape, output: out, seconds: s, gflops: flops / s / 1e9, ratioToSgemm: 0))
             } else if (layer.kernel.0 == 1) != (layer.kernel.1 == 1) {
                 let r = max(layer.kernel.0, layer.kernel.1), length = layer.kernel.0 == 1 ? layer.width : layer.height

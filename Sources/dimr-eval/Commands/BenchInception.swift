@@ -20,6 +20,7 @@ struct BenchInception: ParsableCommand {
     @Flag(help: "Skip the PyTorch comparison.") var noPytorch = false
     @Option(help: "Rounds, each timing dimr-eval then PyTorch; the median of each side and of the per-round ratios is reported (the host's load drifts between runs).")
     var rounds = 3
+    @Flag(help: "Also print each network stage's time per image (summed over the rounds).") var stages = false
     @Flag(help: "Print JSON.") var json = false
 
     struct Report: Codable {
@@ -41,6 +42,9 @@ struct BenchInception: ParsableCommand {
         /// ran at that rate (`flopsPerImage` per 299×299 image) and nothing else cost time.
         var sgemmGflops: Double?
         var sgemmBoundImagesPerSecond: Double?
+        /// --stages: milliseconds per image of each stage, in network order
+        var stages: [Stage]?
+        struct Stage: Codable { var name: String; var millisecondsPerImage: Double }
     }
 
     /// Multiply-adds of the FID Inception's convolutions at 299×299 (counted layer by layer from
@@ -61,9 +65,14 @@ struct BenchInception: ParsableCommand {
         // Rounds alternate the two sides, so a slow spell of the shared host hits both.
         var ours: [Double] = [], theirs: [Double] = [], ratios: [Double] = []
         var pytorchNote: String?
+        var stageNames: [String] = [], stageSeconds: [String: Double] = [:]
+        let timer: ((String, TimeInterval) -> Void)? = stages ? { name, seconds in
+            if stageSeconds[name] == nil { stageNames.append(name) }
+            stageSeconds[name, default: 0] += seconds
+        } : nil
         for _ in 0..<rounds {
             let start = Date()
-            _ = try extractor.features(of: batch)
+            _ = try extractor.features(of: batch, stageTimer: timer)
             ours.append(Double(images) / Date().timeIntervalSince(start))
             guard !noPytorch, pytorchNote == nil else { continue }
             switch pytorchRate(weights: extractor.weights.url, threads: blas.threads) {
@@ -83,6 +92,9 @@ struct BenchInception: ParsableCommand {
             report.ratioToPytorch = median(ratios)
         }
         report.pytorchNote = pytorchNote
+        if stages {
+            report.stages = stageNames.map { Report.Stage(name: $0, millisecondsPerImage: 1000 * stageSeconds[$0]! / Double(rounds * images)) }
+        }
         if !json {
             print(blas.line)
             for (i, r) in report.roundRates!.enumerated() {
@@ -98,6 +110,14 @@ struct BenchInception: ParsableCommand {
                 print(String(format: "PyTorch    %.2f img/s (median; same TorchScript network, torch-fidelity resize, %d threads)  → ratio %.2fx (median of the rounds' ratios)", rate, blas.threads, ratio))
             } else if let note = pytorchNote {
                 print("PyTorch    not measured: \(note)")
+            }
+            if let rows = report.stages {
+                let total = rows.map(\.millisecondsPerImage).reduce(0, +)
+                print("stage                        ms/image   share")
+                for row in rows {
+                    print(row.name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                          + String(format: "%9.2f   %4.1f%%", row.millisecondsPerImage, 100 * row.millisecondsPerImage / total))
+                }
             }
         }
 
