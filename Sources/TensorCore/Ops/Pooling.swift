@@ -16,16 +16,22 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), paddi
                 let src = xs + plane * p.h * p.w, dst = ys + plane * p.oh * p.ow
                 for ih in 0..<p.h {
                     let r = src + ih * p.w, out = rowMax + ih * p.ow
-                    for ow in 0..<p.ow {
-                        if p.kw == 3 && interior.contains(ow) {  // Inception's windows: no range to clip
-                            let q = r + ow * p.sw - p.pad.left
-                            out[ow] = max(max(q[0], q[1]), q[2])
-                            continue
-                        }
+                    func clipped(_ ow: Int) {
                         var m = -Float.infinity
                         for iw in p.cols(ow) { m = max(m, r[iw]) }
                         out[ow] = m
                     }
+                    for ow in 0..<interior.lowerBound { clipped(ow) }
+                    if p.kw == 3 {  // Inception's windows, without range checks or branches
+                        let start = r - p.pad.left
+                        for ow in interior {
+                            let q = start + ow * p.sw
+                            out[ow] = max(max(q[0], q[1]), q[2])
+                        }
+                    } else {
+                        for ow in interior { clipped(ow) }
+                    }
+                    for ow in max(interior.upperBound, interior.lowerBound)..<p.ow { clipped(ow) }
                 }
                 for oh in 0..<p.oh {
                     let out = dst + oh * p.ow
