@@ -104,7 +104,7 @@ public final class InceptionV3 {
         h = stage("Mixed_7c") { Mixed_7c(h) }
         return stage("pool3 + spatial") {
             let pool = avgPool2d(h, kernel: (8, 8), stride: (8, 8), countIncludePad: true).reshaped([n, InceptionV3.poolDimension])
-            return Output(pool: pool, spatial: InceptionV3.spatialFeatures(branch1x1))
+            return Output(pool: pool, spatial: InceptionV3.spatialFeatures(ChannelWindow(branch1x1.tensor, channels: branch1x1.channels.prefix(InceptionV3.spatialChannels)).copied()))
         }
     }
 
@@ -166,13 +166,50 @@ struct ConvBNReLU {
     /// ones on 8×8 (→ F(4, 3): 2 × 6, against F(6, 3)'s 2 × 8).
     static func tileOutputs(taps: Int) -> Int { Winograd1DFilter.bestTileOutputs(taps: taps, length: taps >= 7 ? 17 : 8) }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
+    var outputChannels: Int { weight.shape[0] }
+
+    func callAsFunction(_ x: Tensor) -> Tensor { self(ChannelWindow(x)) }
+
+    func callAsFunction(_ x: ChannelWindow) -> Tensor {
+        let (oh, ow) = padding.outputSize(height: x.height, width: x.width, kernel: (weight.shape[2], weight.shape[3]),
+                                          stride: (stride, stride))
+        let y = Tensor(uninitialized: [x.batch, outputChannels, oh, ow])
+        self(x, into: ChannelWindow(y))
+        return y
+    }
+
+    /// Reads and writes parts of larger tensors: a branch's slice of a shared 1×1 output, its
+    /// slice of the block's output (no split or concat copies).
+    func callAsFunction(_ x: ChannelWindow, into y: ChannelWindow) {
         switch winograd {
-        case .square(let filter)?: winogradConv3x3(x, filter: filter, bias: bias, padding: padding, activation: .relu)
-        case .line(let filter)?: winogradConv1D(x, filter: filter, bias: bias, padding: padding, activation: .relu)
-        case .grid(let filter)?: winogradConv2D(x, filter: filter, bias: bias, padding: padding, activation: .relu)
-        case nil: conv2d(x, weight: weight, bias: bias, stride: (stride, stride), padding: padding, activation: .relu)
+        case .square(let filter)?: winogradConv3x3(x, filter: filter, bias: bias, padding: padding, activation: .relu, into: y)
+        case .line(let filter)?: winogradConv1D(x, filter: filter, bias: bias, padding: padding, activation: .relu, into: y)
+        case .grid(let filter)?: winogradConv2D(x, filter: filter, bias: bias, padding: padding, activation: .relu, into: y)
+        case nil: conv2d(x, weight: weight, bias: bias, stride: (stride, stride), padding: padding, activation: .relu, into: y)
         }
+    }
+}
+
+/// A block's output, handed out to its branches as consecutive channel windows in the order
+/// TF concatenates them.
+struct BlockOutput {
+    let tensor: Tensor
+    private var used = 0
+
+    init(batch: Int, channels: Int, height: Int, width: Int) {
+        tensor = Tensor(uninitialized: [batch, channels, height, width])
+    }
+
+    /// The next `count` channels.
+    mutating func take(_ count: Int) -> ChannelWindow {
+        defer { used += count }
+        return ChannelWindow(tensor, channels: used..<(used + count))
+    }
+
+    /// The filled tensor; every channel must have been handed out.
+    var filled: Tensor {
+        precondition(used == tensor.shape[1], "BlockOutput: \(used) of \(tensor.shape[1]) channels written")
+        return tensor
     }
 }
 
@@ -191,7 +228,15 @@ struct SharedInputPointwise {
                            bias: concat(layers.map(\.bias), axis: 0))
     }
 
-    func callAsFunction(_ x: Tensor) -> [Tensor] { split(fused(x), sizes: sizes, axis: 1) }
+    /// Each layer's output, as a window of the fused output.
+    func callAsFunction(_ x: Tensor) -> [ChannelWindow] {
+        let y = fused(x)
+        var start = 0
+        return sizes.map { size in
+            defer { start += size }
+            return ChannelWindow(y, channels: start..<(start + size))
+        }
+    }
 }
 
 extension ConvBNReLU {
@@ -272,11 +317,14 @@ struct InceptionA {
 
     func callAsFunction(_ x: Tensor) -> Tensor {
         let p = pointwise(x)   // branch1x1, branch5x5_1, branch3x3dbl_1
-        let b1 = p[0]
-        let b5 = branch5x5_2(p[1])
-        let b3 = branch3x3dbl_3(branch3x3dbl_2(p[2]))
-        let bp = branch_pool(averagePool3x3(x))
-        return concat([b1, b5, b3, bp], axis: 1)
+        var out = BlockOutput(batch: x.shape[0], channels: p[0].count + branch5x5_2.outputChannels
+                                  + branch3x3dbl_3.outputChannels + branch_pool.outputChannels,
+                              height: x.shape[2], width: x.shape[3])
+        out.take(p[0].count).copy(from: p[0])
+        branch5x5_2(p[1], into: out.take(branch5x5_2.outputChannels))
+        branch3x3dbl_3(ChannelWindow(branch3x3dbl_2(p[2])), into: out.take(branch3x3dbl_3.outputChannels))
+        branch_pool(ChannelWindow(averagePool3x3(x)), into: out.take(branch_pool.outputChannels))
+        return out.filled
     }
 }
 
@@ -292,10 +340,13 @@ struct InceptionB {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let b3 = branch3x3(x)
-        let bd = branch3x3dbl_3(branch3x3dbl_2(branch3x3dbl_1(x)))
-        let bp = maxPool2d(x, kernel: (3, 3), stride: (2, 2))
-        return concat([b3, bd, bp], axis: 1)
+        let side = (x.shape[2] - 3) / 2 + 1   // 35 → 17, VALID
+        var out = BlockOutput(batch: x.shape[0], channels: branch3x3.outputChannels + branch3x3dbl_3.outputChannels + x.shape[1],
+                              height: side, width: (x.shape[3] - 3) / 2 + 1)
+        branch3x3(ChannelWindow(x), into: out.take(branch3x3.outputChannels))
+        branch3x3dbl_3(ChannelWindow(branch3x3dbl_2(branch3x3dbl_1(x))), into: out.take(branch3x3dbl_3.outputChannels))
+        maxPool2d(x, kernel: (3, 3), stride: (2, 2), into: out.take(x.shape[1]))
+        return out.filled
     }
 }
 
@@ -322,13 +373,17 @@ struct InceptionC {
     func callAsFunction(_ x: Tensor) -> Tensor { forwardKeepingBranch1x1(x).output }
 
     /// Also hands back branch1x1's output: Mixed_6d's is the map sFID reads (TF `mixed_6/conv`).
-    func forwardKeepingBranch1x1(_ x: Tensor) -> (output: Tensor, branch1x1: Tensor) {
+    func forwardKeepingBranch1x1(_ x: Tensor) -> (output: Tensor, branch1x1: ChannelWindow) {
         let p = pointwise(x)   // branch1x1, branch7x7_1, branch7x7dbl_1
-        let b1 = p[0]
-        let b7 = branch7x7_3(branch7x7_2(p[1]))
-        let bd = branch7x7dbl_5(branch7x7dbl_4(branch7x7dbl_3(branch7x7dbl_2(p[2]))))
-        let bp = branch_pool(averagePool3x3(x))
-        return (concat([b1, b7, bd, bp], axis: 1), b1)
+        var out = BlockOutput(batch: x.shape[0], channels: p[0].count + branch7x7_3.outputChannels
+                                  + branch7x7dbl_5.outputChannels + branch_pool.outputChannels,
+                              height: x.shape[2], width: x.shape[3])
+        out.take(p[0].count).copy(from: p[0])
+        branch7x7_3(ChannelWindow(branch7x7_2(p[1])), into: out.take(branch7x7_3.outputChannels))
+        let d = branch7x7dbl_4(branch7x7dbl_3(branch7x7dbl_2(p[2])))
+        branch7x7dbl_5(ChannelWindow(d), into: out.take(branch7x7dbl_5.outputChannels))
+        branch_pool(ChannelWindow(averagePool3x3(x)), into: out.take(branch_pool.outputChannels))
+        return (out.filled, p[0])
     }
 }
 
@@ -349,10 +404,12 @@ struct InceptionD {
 
     func callAsFunction(_ x: Tensor) -> Tensor {
         let p = pointwise(x)   // branch3x3_1, branch7x7x3_1
-        let b3 = branch3x3_2(p[0])
-        let b7 = branch7x7x3_4(branch7x7x3_3(branch7x7x3_2(p[1])))
-        let bp = maxPool2d(x, kernel: (3, 3), stride: (2, 2))
-        return concat([b3, b7, bp], axis: 1)
+        var out = BlockOutput(batch: x.shape[0], channels: branch3x3_2.outputChannels + branch7x7x3_4.outputChannels + x.shape[1],
+                              height: (x.shape[2] - 3) / 2 + 1, width: (x.shape[3] - 3) / 2 + 1)   // 17 → 8, VALID
+        branch3x3_2(p[0], into: out.take(branch3x3_2.outputChannels))
+        branch7x7x3_4(ChannelWindow(branch7x7x3_3(branch7x7x3_2(p[1]))), into: out.take(branch7x7x3_4.outputChannels))
+        maxPool2d(x, kernel: (3, 3), stride: (2, 2), into: out.take(x.shape[1]))
+        return out.filled
     }
 }
 
@@ -380,11 +437,18 @@ struct InceptionE {
 
     func callAsFunction(_ x: Tensor) -> Tensor {
         let p = pointwise(x)   // branch1x1, branch3x3_1, branch3x3dbl_1
-        let b1 = p[0], a = p[1]
-        let d = branch3x3dbl_2(p[2])
+        let tails = [branch3x3_2a, branch3x3_2b, branch3x3dbl_3a, branch3x3dbl_3b, branch_pool]
+        var out = BlockOutput(batch: x.shape[0], channels: tails.reduce(p[0].count) { $0 + $1.outputChannels },
+                              height: x.shape[2], width: x.shape[3])
+        out.take(p[0].count).copy(from: p[0])
+        branch3x3_2a(p[1], into: out.take(branch3x3_2a.outputChannels))
+        branch3x3_2b(p[1], into: out.take(branch3x3_2b.outputChannels))
+        let d = ChannelWindow(branch3x3dbl_2(p[2]))
+        branch3x3dbl_3a(d, into: out.take(branch3x3dbl_3a.outputChannels))
+        branch3x3dbl_3b(d, into: out.take(branch3x3dbl_3b.outputChannels))
         let pooled = pool == .average ? averagePool3x3(x)
                                       : maxPool2d(x, kernel: (3, 3), stride: (1, 1), padding: .same(1, 1))
-        return concat([b1, branch3x3_2a(a), branch3x3_2b(a), branch3x3dbl_3a(d), branch3x3dbl_3b(d), branch_pool(pooled)],
-                      axis: 1)
+        branch_pool(ChannelWindow(pooled), into: out.take(branch_pool.outputChannels))
+        return out.filled
     }
 }

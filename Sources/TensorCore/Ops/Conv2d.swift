@@ -32,13 +32,31 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int
         depthwiseConv2dForward(g, x: x.data, weight: weight.data, bias: bias?.data, y: y.data, activation: activation)
         return y
     }
-    let xs = x.data, ws = weight.data, bs = bias?.data, ys = y.data
+    conv2dTiles(g, x: x.data, xStride: g.c * g.hw, weight: weight.data, bias: bias?.data, y: y.data, yStride: g.o * g.ohw,
+                activation: activation)
+    return y
+}
+
+/// The same (groups 1), reading channels `input` of a larger tensor and writing into `output`'s
+/// channels (Inception's branches; see `ChannelWindow`).
+public func conv2d(_ input: ChannelWindow, weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1),
+                   padding: Padding2D = .zero, activation: Activation = .none, into output: ChannelWindow) {
+    let g = ConvGeometry(input: input.shape, weight: weight, bias: bias, stride: stride, padding: padding, groups: 1, op: "conv2d")
+    precondition(output.shape == [g.n, g.o, g.oh, g.ow], "conv2d: output window \(output.shape) ≠ \([g.n, g.o, g.oh, g.ow])")
+    conv2dTiles(g, x: input.base, xStride: input.imageStride, weight: weight.data, bias: bias?.data,
+                y: output.base, yStride: output.imageStride, activation: activation)
+}
+
+/// conv2d's GEMM route; image i's channels start at x + i·xStride and y + i·yStride.
+private func conv2dTiles(_ g: ConvGeometry, x xs: UnsafeMutablePointer<Float>, xStride: Int, weight ws: UnsafeMutablePointer<Float>,
+                         bias bs: UnsafeMutablePointer<Float>?, y ys: UnsafeMutablePointer<Float>, yStride: Int,
+                         activation: Activation) {
     let tile = g.forwardTile
     let tilesPerImage = (g.ohw + tile - 1) / tile
     withSingleThreadedBLAS {
         parallelFor(g.n * tilesPerImage) { item in
             let i = item / tilesPerImage, p0 = item % tilesPerImage * tile, p1 = min(p0 + tile, g.ohw)
-            let xi = xs + i * g.c * g.hw, yi = ys + i * g.o * g.ohw + p0
+            let xi = xs + i * xStride, yi = ys + i * yStride + p0
             Workspace.with(g.isPointwise ? 0 : g.k * (p1 - p0)) { col in
                 let b: UnsafeMutablePointer<Float>, ldb: Int
                 if g.isPointwise { b = xi + p0; ldb = g.hw } else {
@@ -54,7 +72,6 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int
             }
         }
     }
-    return y
 }
 
 /// Gradients of `conv2d` (without activation: apply the activation's backward to `gradOutput` first).
@@ -202,15 +219,19 @@ struct ConvGeometry {
     }
 
     init(x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: Padding2D, groups: Int, op: String) {
-        precondition(x.rank == 4, "\(op): input must be (N, C, H, W), got shape \(x.shape)")
+        self.init(input: x.shape, weight: weight, bias: bias, stride: stride, padding: padding, groups: groups, op: op)
+    }
+
+    init(input shape: [Int], weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: Padding2D, groups: Int, op: String) {
+        precondition(shape.count == 4, "\(op): input must be (N, C, H, W), got shape \(shape)")
         precondition(weight.rank == 4, "\(op): weight must be (O, C/groups, KH, KW), got shape \(weight.shape)")
         precondition(groups >= 1, "\(op): groups must be ≥ 1, got \(groups)")
-        n = x.shape[0]; c = x.shape[1]; h = x.shape[2]; w = x.shape[3]
+        n = shape[0]; c = shape[1]; h = shape[2]; w = shape[3]
         o = weight.shape[0]; kh = weight.shape[2]; kw = weight.shape[3]
         precondition(c % groups == 0 && o % groups == 0,
-                     "\(op): input channels \(c) and output channels \(o) must both divide by groups \(groups) (input \(x.shape), weight \(weight.shape))")
+                     "\(op): input channels \(c) and output channels \(o) must both divide by groups \(groups) (input \(shape), weight \(weight.shape))")
         precondition(weight.shape[1] == c / groups,
-                     "\(op): weight \(weight.shape) needs \(c / groups) input channels per group for input \(x.shape) with groups \(groups)")
+                     "\(op): weight \(weight.shape) needs \(c / groups) input channels per group for input \(shape) with groups \(groups)")
         if let bias { precondition(bias.shape == [o], "\(op): bias shape \(bias.shape) ≠ [\(o)] for weight \(weight.shape)") }
         sh = stride.0; sw = stride.1; pad = padding; self.groups = groups
         (oh, ow) = padding.outputSize(height: h, width: w, kernel: (kh, kw), stride: stride)

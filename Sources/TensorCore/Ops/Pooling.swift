@@ -4,7 +4,15 @@
 public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), padding: Padding2D = .zero) -> Tensor {
     let p = PoolGeometry(x, kernel: kernel, stride: stride, padding: padding, op: "maxPool2d")
     let y = Tensor(uninitialized: [p.n, p.c, p.oh, p.ow])
-    let xs = x.data, ys = y.data
+    maxPool2d(x, kernel: kernel, stride: stride, padding: padding, into: ChannelWindow(y))
+    return y
+}
+
+/// The same, writing into `output`'s channels of a larger tensor (Inception's pool branches).
+public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), padding: Padding2D = .zero, into output: ChannelWindow) {
+    let p = PoolGeometry(x, kernel: kernel, stride: stride, padding: padding, op: "maxPool2d")
+    precondition(output.shape == [p.n, p.c, p.oh, p.ow], "maxPool2d: output window \(output.shape) ≠ \([p.n, p.c, p.oh, p.ow])")
+    let xs = x.data, ys = output.base, yStride = output.imageStride
     // output columns whose window lies inside the row
     let interior = min(ceilDiv(p.pad.left, p.sw), p.ow)..<max(min(p.ow, floorDiv(p.w - p.kw + p.pad.left, p.sw) + 1), 0)
     // Separable: the max across each window's columns for every input row (rowMax: H × OW), then
@@ -13,7 +21,7 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), paddi
     parallelChunks(p.n * p.c, minChunk: max(1, 4096 / max(p.oh * p.ow * p.kh * p.kw, 1))) { planes in
         Workspace.with(p.h * p.ow) { rowMax in
             for plane in planes {
-                let src = xs + plane * p.h * p.w, dst = ys + plane * p.oh * p.ow
+                let src = xs + plane * p.h * p.w, dst = ys + plane / p.c * yStride + plane % p.c * p.oh * p.ow
                 for ih in 0..<p.h {
                     let r = src + ih * p.w, out = rowMax + ih * p.ow
                     func clipped(_ ow: Int) {
@@ -44,7 +52,6 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), paddi
             }
         }
     }
-    return y
 }
 
 /// Average pooling over the spatial axes, NCHW, floor mode.

@@ -140,15 +140,25 @@ public struct Winograd1DFilter {
 public func winogradConv1D(_ x: Tensor, filter: Winograd1DFilter, bias: Tensor?, padding: Padding2D = .zero,
                            activation: Activation = .none) -> Tensor {
     precondition(x.rank == 4, "winogradConv1D: input must be (N, C, H, W), got shape \(x.shape)")
-    let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
+    let (oh, ow) = padding.outputSize(height: x.shape[2], width: x.shape[3], kernel: filter.axis == .horizontal ? (1, filter.transform.r) : (filter.transform.r, 1), stride: (1, 1))
+    let y = Tensor(uninitialized: [x.shape[0], filter.outputChannels, oh, ow])
+    winogradConv1D(ChannelWindow(x), filter: filter, bias: bias, padding: padding, activation: activation, into: ChannelWindow(y))
+    return y
+}
+
+/// The same, reading channels `input` of a larger tensor and writing into `output`'s channels
+/// (Inception's branches; see `ChannelWindow`).
+public func winogradConv1D(_ input: ChannelWindow, filter: Winograd1DFilter, bias: Tensor?, padding: Padding2D = .zero,
+                           activation: Activation = .none, into output: ChannelWindow) {
+    let n = input.batch, c = input.count, h = input.height, w = input.width
     let o = filter.outputChannels, f = filter.transform, m = f.m, taps = f.r, nx = f.n
     precondition(c == filter.inputChannels,
-                 "winogradConv1D: input has \(c) channels, the filter expects \(filter.inputChannels) (input \(x.shape))")
+                 "winogradConv1D: input has \(c) channels, the filter expects \(filter.inputChannels) (input \(input.shape))")
     if let bias { precondition(bias.shape == [o], "winogradConv1D: bias shape \(bias.shape) ≠ [\(o)]") }
     let horizontal = filter.axis == .horizontal
     let kernel = horizontal ? (1, taps) : (taps, 1)
     let (oh, ow) = padding.outputSize(height: h, width: w, kernel: kernel, stride: (1, 1))
-    let y = Tensor(uninitialized: [n, o, oh, ow])
+    precondition(output.shape == [n, o, oh, ow], "winogradConv1D: output window \(output.shape) ≠ [\(n), \(o), \(oh), \(ow)]")
     // A tile row: horizontal, one output row (its tiles side by side); vertical, m output rows
     // (one tile per column, so the transforms run along contiguous rows).
     let rowsPerImage = horizontal ? oh : (oh + m - 1) / m
@@ -166,7 +176,7 @@ public func winogradConv1D(_ x: Tensor, filter: Winograd1DFilter, bias: Tensor?,
         for q in 0..<m { atColumns[s][q] = Float(f.at[q * nx + s]) }
     }
 
-    let xs = x.data, ys = y.data, us = filter.transformed.data, bs = bias?.data
+    let xs = input.base, xStride = input.imageStride, ys = output.base, yStride = output.imageStride, us = filter.transformed.data, bs = bias?.data
     withSingleThreadedBLAS {
         parallelFor(chunks) { chunk in
             let rows = chunk * rowsPerChunk..<min((chunk + 1) * rowsPerChunk, n * rowsPerImage)
@@ -180,7 +190,7 @@ public func winogradConv1D(_ x: Tensor, filter: Winograd1DFilter, bias: Tensor?,
                 for ch in 0..<c {
                     for (k, row) in rows.enumerated() {
                         let image = row / rowsPerImage, r0 = row % rowsPerImage
-                        let plane = xs + (image * c + ch) * h * w
+                        let plane = xs + image * xStride + ch * h * w
                         if horizontal {
                             copyPaddedInputRow(plane, row: r0 - padding.top, height: h, width: w, left: padding.left,
                                                into: scratch, paddedWidth: paddedWidth)
@@ -211,7 +221,7 @@ public func winogradConv1D(_ x: Tensor, filter: Winograd1DFilter, bias: Tensor?,
                     for (k, row) in rows.enumerated() {
                         let image = row / rowsPerImage, r0 = row % rowsPerImage
                         let src = mm + oc * tiles + k * tilesPerRow
-                        let plane = ys + (image * o + oc) * oh * ow
+                        let plane = ys + image * yStride + oc * oh * ow
                         if horizontal {
                             for t in 0..<tilesPerRow {
                                 var acc = SIMD8<Float>(repeating: 0)
@@ -237,7 +247,6 @@ public func winogradConv1D(_ x: Tensor, filter: Winograd1DFilter, bias: Tensor?,
             }
         }
     }
-    return y
 }
 
 /// Tile rows per chunk for the Winograd convolutions: GEMMs up to ~512 tiles wide, and a chunk

@@ -72,13 +72,23 @@ public struct Winograd2DFilter {
 public func winogradConv2D(_ x: Tensor, filter: Winograd2DFilter, bias: Tensor?, padding: Padding2D = .zero,
                            activation: Activation = .none) -> Tensor {
     precondition(x.rank == 4, "winogradConv2D: input must be (N, C, H, W), got shape \(x.shape)")
-    let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
+    let (oh, ow) = padding.outputSize(height: x.shape[2], width: x.shape[3], kernel: (filter.transform.r, filter.transform.r), stride: (1, 1))
+    let y = Tensor(uninitialized: [x.shape[0], filter.outputChannels, oh, ow])
+    winogradConv2D(ChannelWindow(x), filter: filter, bias: bias, padding: padding, activation: activation, into: ChannelWindow(y))
+    return y
+}
+
+/// The same, reading channels `input` of a larger tensor and writing into `output`'s channels
+/// (Inception's branches; see `ChannelWindow`).
+public func winogradConv2D(_ input: ChannelWindow, filter: Winograd2DFilter, bias: Tensor?, padding: Padding2D = .zero,
+                           activation: Activation = .none, into output: ChannelWindow) {
+    let n = input.batch, c = input.count, h = input.height, w = input.width
     let o = filter.outputChannels, f = filter.transform, m = f.m, r = f.r, nx = f.n
     precondition(c == filter.inputChannels,
-                 "winogradConv2D: input has \(c) channels, the filter expects \(filter.inputChannels) (input \(x.shape))")
+                 "winogradConv2D: input has \(c) channels, the filter expects \(filter.inputChannels) (input \(input.shape))")
     if let bias { precondition(bias.shape == [o], "winogradConv2D: bias shape \(bias.shape) ≠ [\(o)]") }
     let (oh, ow) = padding.outputSize(height: h, width: w, kernel: (r, r), stride: (1, 1))
-    let y = Tensor(uninitialized: [n, o, oh, ow])
+    precondition(output.shape == [n, o, oh, ow], "winogradConv2D: output window \(output.shape) ≠ [\(n), \(o), \(oh), \(ow)]")
     let th = (oh + m - 1) / m, tw = (ow + m - 1) / m    // tiles per image, down and across
     let paddedWidth = m * tw + r - 1                     // input columns the tiles of one row read
     let rowWidth = m * tw + 8                            // an output row, with room for a full vector store
@@ -94,7 +104,7 @@ public func winogradConv2D(_ x: Tensor, filter: Winograd2DFilter, bias: Tensor?,
         for q in 0..<m { atColumns[s][q] = at[q * nx + s] }
     }
 
-    let xs = x.data, ys = y.data, us = filter.transformed.data, bs = bias?.data
+    let xs = input.base, xStride = input.imageStride, ys = output.base, yStride = output.imageStride, us = filter.transformed.data, bs = bias?.data
     withSingleThreadedBLAS {
         parallelFor(chunks) { chunk in
             let rows = chunk * rowsPerChunk..<min((chunk + 1) * rowsPerChunk, totalRows)
@@ -109,7 +119,7 @@ public func winogradConv2D(_ x: Tensor, filter: Winograd2DFilter, bias: Tensor?,
                 for ch in 0..<c {
                     for (k, row) in rows.enumerated() {
                         let image = row / th, ty = row % th
-                        let plane = xs + (image * c + ch) * h * w
+                        let plane = xs + image * xStride + ch * h * w
                         for s in 0..<nx {
                             copyPaddedInputRow(plane, row: m * ty + s - padding.top, height: h, width: w, left: padding.left,
                                                into: patchRows + s * paddedWidth, paddedWidth: paddedWidth)
@@ -149,7 +159,7 @@ public func winogradConv2D(_ x: Tensor, filter: Winograd2DFilter, bias: Tensor?,
                                 UnsafeMutableRawPointer(dst + m * t).storeBytes(of: acc, as: SIMD8<Float>.self)
                             }
                         }
-                        let plane = ys + (image * o + oc) * oh * ow
+                        let plane = ys + image * yStride + oc * oh * ow
                         for q in 0..<min(m, oh - m * ty) {
                             combineRows(partial, stride: rowWidth, coefficients: at, offset: q * nx, count: nx, width: ow, into: line)
                             storeRow(line, to: plane + (m * ty + q) * ow, count: ow, bias: b, activation: activation)
@@ -161,7 +171,6 @@ public func winogradConv2D(_ x: Tensor, filter: Winograd2DFilter, bias: Tensor?,
             }
         }
     }
-    return y
 }
 
 /// out[q] = Σ_s coefficients[offset + s] · rows[s·stride + q] for q < width, skipping the zero

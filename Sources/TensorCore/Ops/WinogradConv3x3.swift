@@ -72,22 +72,32 @@ private let winogradG: [[Double]] = [
 ///
 ///     x: (N, C, H, W) → (N, O, H + top + bottom − 2, W + left + right − 2)
 public func winogradConv3x3(_ x: Tensor, filter: Winograd3x3Filter, bias: Tensor?, padding: Padding2D = .zero,
-                            activation: Activation = .none) -> Tensor {
+                           activation: Activation = .none) -> Tensor {
     precondition(x.rank == 4, "winogradConv3x3: input must be (N, C, H, W), got shape \(x.shape)")
-    let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
+    let (oh, ow) = padding.outputSize(height: x.shape[2], width: x.shape[3], kernel: (3, 3), stride: (1, 1))
+    let y = Tensor(uninitialized: [x.shape[0], filter.outputChannels, oh, ow])
+    winogradConv3x3(ChannelWindow(x), filter: filter, bias: bias, padding: padding, activation: activation, into: ChannelWindow(y))
+    return y
+}
+
+/// The same, reading channels `input` of a larger tensor and writing into `output`'s channels
+/// (Inception's branches; see `ChannelWindow`).
+public func winogradConv3x3(_ input: ChannelWindow, filter: Winograd3x3Filter, bias: Tensor?, padding: Padding2D = .zero,
+                           activation: Activation = .none, into output: ChannelWindow) {
+    let n = input.batch, c = input.count, h = input.height, w = input.width
     let o = filter.outputChannels
     precondition(c == filter.inputChannels,
-                 "winogradConv3x3: input has \(c) channels, the filter expects \(filter.inputChannels) (input \(x.shape))")
+                 "winogradConv3x3: input has \(c) channels, the filter expects \(filter.inputChannels) (input \(input.shape))")
     if let bias { precondition(bias.shape == [o], "winogradConv3x3: bias shape \(bias.shape) ≠ [\(o)]") }
     let (oh, ow) = padding.outputSize(height: h, width: w, kernel: (3, 3), stride: (1, 1))
-    let y = Tensor(uninitialized: [n, o, oh, ow])
+    precondition(output.shape == [n, o, oh, ow], "winogradConv3x3: output window \(output.shape) ≠ [\(n), \(o), \(oh), \(ow)]")
     let th = (oh + 3) / 4, tw = (ow + 3) / 4         // tiles per image, down and across
     let paddedWidth = 4 * tw + 2                      // input columns the tiles of one row read
     let totalRows = n * th                            // tile rows of the whole batch
 
     let (rowsPerChunk, chunks) = winogradChunking(tileRows: totalRows, tilesPerRow: tw)
 
-    let xs = x.data, ys = y.data, us = filter.transformed.data, bs = bias?.data
+    let xs = input.base, xStride = input.imageStride, ys = output.base, yStride = output.imageStride, us = filter.transformed.data, bs = bias?.data
     withSingleThreadedBLAS {
         parallelFor(chunks) { chunk in
             let rows = chunk * rowsPerChunk..<min((chunk + 1) * rowsPerChunk, totalRows)
@@ -100,7 +110,7 @@ public func winogradConv3x3(_ x: Tensor, filter: Winograd3x3Filter, bias: Tensor
                 for ch in 0..<c {
                     for (k, row) in rows.enumerated() {
                         let image = row / th, ty = row % th
-                        let plane = xs + (image * c + ch) * h * w
+                        let plane = xs + image * xStride + ch * h * w
                         for r in 0..<6 {
                             copyPaddedInputRow(plane, row: 4 * ty + r - padding.top, height: h, width: w, left: padding.left,
                                           into: patchRows + r * paddedWidth, paddedWidth: paddedWidth)
@@ -125,7 +135,7 @@ public func winogradConv3x3(_ x: Tensor, filter: Winograd3x3Filter, bias: Tensor
                         let image = row / th, ty = row % th
                         let sums = outputRows  // S[a][j][tx], 4·6·tw floats
                         outputTransformColumns(m + oc * tiles + k * tw, stride: o * tiles, tiles: tw, into: sums)
-                        let plane = ys + (image * o + oc) * oh * ow
+                        let plane = ys + image * yStride + oc * oh * ow
                         for a in 0..<min(4, oh - 4 * ty) {
                             outputTransformAlongRow(sums + a * 6 * tw, tiles: tw, into: combined)
                             storeRow(combined, to: plane + (4 * ty + a) * ow, count: ow, bias: b, activation: activation)
@@ -137,7 +147,6 @@ public func winogradConv3x3(_ x: Tensor, filter: Winograd3x3Filter, bias: Tensor
             }
         }
     }
-    return y
 }
 
 /// Bᵀ of F(4×4, 3×3) applied to `count` 6-vectors: vector t's elements are d[t·advance + k·step]
