@@ -141,6 +141,41 @@ final class ConvTests: XCTestCase {
         XCTAssertEqual(Winograd2DFilter.bestTileOutputs(taps: 5, side: 35), 4)
     }
 
+    /// Every kernel that takes channel windows reads exactly the window's channels and writes only
+    /// its own output channels: same values as on copies, the rest of the output left alone.
+    func testChannelWindowsMatchCopies() {
+        let source = randomTensor([2, 11, 12, 12], seed: 1600)
+        let input = ChannelWindow(source, channels: 3..<9)
+        let copy = input.copied()
+        let w3 = randomTensor([5, 6, 3, 3], seed: 1601), w17 = randomTensor([5, 6, 1, 7], seed: 1602)
+        let w5 = randomTensor([5, 6, 5, 5], seed: 1603), b = randomTensor([5], seed: 1604)
+        let cases: [(String, [Int], Tensor, (ChannelWindow) -> Void)] = [
+            ("conv2d 3x3/2", [2, 5, 5, 5], conv2d(copy, weight: w3, bias: b, stride: (2, 2), activation: .relu),
+             { conv2d(input, weight: w3, bias: b, stride: (2, 2), activation: .relu, into: $0) }),
+            ("winograd 3x3", [2, 5, 12, 12],
+             winogradConv3x3(copy, filter: Winograd3x3Filter(weight: w3), bias: b, padding: .same(1, 1), activation: .relu),
+             { winogradConv3x3(input, filter: Winograd3x3Filter(weight: w3), bias: b, padding: .same(1, 1), activation: .relu, into: $0) }),
+            ("winograd 1x7", [2, 5, 12, 12],
+             winogradConv1D(copy, filter: Winograd1DFilter(weight: w17, outputsPerTile: 6), bias: b, padding: .same(0, 3)),
+             { winogradConv1D(input, filter: Winograd1DFilter(weight: w17, outputsPerTile: 6), bias: b, padding: .same(0, 3), into: $0) }),
+            ("winograd 5x5", [2, 5, 12, 12],
+             winogradConv2D(copy, filter: Winograd2DFilter(weight: w5, outputsPerTile: 4), bias: b, padding: .same(2, 2)),
+             { winogradConv2D(input, filter: Winograd2DFilter(weight: w5, outputsPerTile: 4), bias: b, padding: .same(2, 2), into: $0) }),
+        ]
+        for (label, shape, expected, run) in cases {
+            let big = Tensor(zeros: [shape[0], 9, shape[2], shape[3]])
+            for i in 0..<big.count { big.data[i] = 7 }   // sentinel outside the window
+            run(ChannelWindow(big, channels: 2..<7))
+            XCTAssertEqual(ChannelWindow(big, channels: 2..<7).copied().array, expected.array, label)
+            for window in [0..<2, 7..<9] {
+                XCTAssertTrue(ChannelWindow(big, channels: window).copied().array.allSatisfy { $0 == 7 }, "\(label): wrote outside its window")
+            }
+        }
+        let pooled = Tensor(zeros: [2, 8, 5, 5])
+        maxPool2d(copy, kernel: (3, 3), stride: (2, 2), into: ChannelWindow(pooled, channels: 1..<7))
+        XCTAssertEqual(ChannelWindow(pooled, channels: 1..<7).copied().array, maxPool2d(copy, kernel: (3, 3), stride: (2, 2)).array)
+    }
+
     func testBackwardMatchesNaiveAdjoint() {
         for (i, t) in Self.cases.enumerated() {
             let cg = t.x[1] / t.groups
