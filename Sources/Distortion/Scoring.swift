@@ -17,6 +17,9 @@ public struct DistortionScore: Codable, Sendable {
     public var count: Int
     public var flagged: Int
     public var meanProbability: Double
+    /// Median p(distorted): where the scores sit when nearly all are over the threshold (optional so
+    /// that JSON written before it was added still reads).
+    public var medianProbability: Double?
     public var featureProvider: String
     /// Samples were resized from these sizes to the classifier's image size (empty when none were).
     public var resizedFrom: [String]
@@ -33,18 +36,20 @@ public struct DistortionScore: Codable, Sendable {
     public init(source: String, distortionRate: Double, ciLow: Double, ciHigh: Double, confidence: Double,
                 bootstrapResamples: Int, threshold: Double, falsePositiveRate: Double, count: Int, flagged: Int,
                 meanProbability: Double, featureProvider: String, resizedFrom: [String], imageSize: String,
-                notes: [String], perImage: [Double]? = nil, worst: [WorstSample]? = nil) {
+                notes: [String], perImage: [Double]? = nil, worst: [WorstSample]? = nil, medianProbability: Double? = nil) {
         self.source = source; self.distortionRate = distortionRate; self.ciLow = ciLow; self.ciHigh = ciHigh
         self.confidence = confidence; self.bootstrapResamples = bootstrapResamples; self.threshold = threshold
         self.falsePositiveRate = falsePositiveRate; self.count = count; self.flagged = flagged
         self.meanProbability = meanProbability; self.featureProvider = featureProvider; self.resizedFrom = resizedFrom
         self.imageSize = imageSize; self.notes = notes; self.perImage = perImage; self.worst = worst
+        self.medianProbability = medianProbability
     }
 
     enum CodingKeys: String, CodingKey {
         case source, distortionRate = "distortion_rate", ciLow = "ci_low", ciHigh = "ci_high", confidence
         case bootstrapResamples = "bootstrap_resamples", threshold, falsePositiveRate = "false_positive_rate"
-        case count, flagged, meanProbability = "mean_probability", featureProvider = "feature_provider"
+        case count, flagged, meanProbability = "mean_probability", medianProbability = "median_probability"
+        case featureProvider = "feature_provider"
         case resizedFrom = "resized_from", imageSize = "image_size", notes, perImage = "per_image", worst
     }
 }
@@ -117,15 +122,21 @@ public func scoreDistortion(samples: any ImageSource, classifier: DistortionClas
         meanProbability: probabilities.reduce(0, +) / Double(probabilities.count), featureProvider: card.featureProvider,
         resizedFrom: resizedFrom.sorted(), imageSize: "\(card.imageWidth)x\(card.imageHeight)", notes: notes,
         perImage: options.perImage ? probabilities : nil,
-        worst: options.keepWorst > 0 ? worst.map { .init(index: $0.index, probability: $0.probability) } : nil)
+        worst: options.keepWorst > 0 ? worst.map { .init(index: $0.index, probability: $0.probability) } : nil,
+        medianProbability: median(probabilities))
     return (score, worst)
 }
 
-/// Pairwise comparison of distortion rates (two-proportion z-tests, Holm-adjusted).
+/// Pairwise comparison of distortion rates (two-proportion z-tests, Holm-adjusted) and, when the
+/// per-image scores are given, of the scores themselves (Mann–Whitney U tests, Holm-adjusted).
 public struct DistortionComparison: Codable, Sendable {
     public var labels: [String]
     public var scores: [DistortionScore]
     public var pairs: [Pair]
+
+    /// Rates at or above this are saturated: nearly every sample of every model is flagged and the
+    /// rates cannot rank the models, while their scores still may.
+    public static let saturatedRate = 0.95
 
     public struct Pair: Codable, Sendable {
         public var a: String
@@ -135,13 +146,30 @@ public struct DistortionComparison: Codable, Sendable {
         public var p: Double
         public var pHolm: Double
         public var significant: Bool
+        /// The rank test on p(distorted); nil without per-image scores (and in JSON written before it existed).
+        public var scoreTest: ScoreTest?
 
-        enum CodingKeys: String, CodingKey { case a, b, difference, z, p, pHolm = "p_holm", significant }
+        enum CodingKeys: String, CodingKey { case a, b, difference, z, p, pHolm = "p_holm", significant, scoreTest = "score_test" }
     }
 
-    /// Every pair of `scores` tested; `significant` at level `alpha` after Holm's correction.
-    public init(labels: [String], scores: [DistortionScore], alpha: Double = 0.05) {
+    /// Mann–Whitney U test of a's per-image p(distorted) against b's (see `mannWhitneyUTest`).
+    /// superiority > 0.5: a random sample of a scores higher — looks more distorted — than one of b.
+    public struct ScoreTest: Codable, Sendable {
+        public var u: Double
+        public var p: Double
+        public var pHolm: Double
+        public var superiority: Double
+        public var significant: Bool
+
+        enum CodingKeys: String, CodingKey { case u, p, pHolm = "p_holm", superiority, significant }
+    }
+
+    /// Every pair of `scores` tested; `significant` at level `alpha` after Holm's correction, which
+    /// runs separately over the rate tests and over the score tests. `perImage` (one array of
+    /// p(distorted) per score, in the same order) adds the score tests.
+    public init(labels: [String], scores: [DistortionScore], perImage: [[Double]]? = nil, alpha: Double = 0.05) {
         precondition(labels.count == scores.count, "one label per score")
+        precondition(perImage.map { $0.count == scores.count } ?? true, "one per-image array per score")
         self.labels = labels
         self.scores = scores
         var pairs: [Pair] = []
@@ -149,12 +177,30 @@ public struct DistortionComparison: Codable, Sendable {
             for j in (i + 1)..<max(i + 1, scores.count) {
                 let (z, p) = twoProportionZTest(flagged1: scores[i].flagged, count1: scores[i].count,
                                                 flagged2: scores[j].flagged, count2: scores[j].count)
+                let scoreTest = perImage.map { perImage in
+                    let t = mannWhitneyUTest(perImage[i], perImage[j])
+                    return ScoreTest(u: t.u, p: t.p, pHolm: t.p, superiority: t.superiority, significant: false)
+                }
                 pairs.append(Pair(a: labels[i], b: labels[j], difference: scores[i].distortionRate - scores[j].distortionRate,
-                                  z: z, p: p, pHolm: p, significant: false))
+                                  z: z, p: p, pHolm: p, significant: false, scoreTest: scoreTest))
             }
         }
         let adjusted = holmAdjusted(pairs.map(\.p))
         for k in pairs.indices { pairs[k].pHolm = adjusted[k]; pairs[k].significant = adjusted[k] < alpha }
+        if perImage != nil {
+            let adjustedScores = holmAdjusted(pairs.map { $0.scoreTest!.p })
+            for k in pairs.indices {
+                pairs[k].scoreTest!.pHolm = adjustedScores[k]
+                pairs[k].scoreTest!.significant = adjustedScores[k] < alpha
+            }
+        }
         self.pairs = pairs
     }
+
+    /// Every rate is at or above `saturatedRate`.
+    public var ratesSaturated: Bool { scores.allSatisfy { $0.distortionRate >= Self.saturatedRate } }
+
+    /// The rates cannot rank these models: all are saturated, or no pair's rates differ significantly.
+    /// Then the score tests, which compare the whole distributions of p(distorted), are the ranking to read.
+    public var ratesUninformative: Bool { ratesSaturated || !pairs.contains(where: \.significant) }
 }

@@ -1,22 +1,66 @@
 import Foundation
 import TensorCore
 
+/// The rank sum of `x` within the pooled sample x ∪ y (ranks 1-based, tied values sharing the
+/// mean of the ranks they span) and Σ(t³ − t) over the groups of t tied values: the two sums
+/// every rank-sum statistic below is built from.
+func pooledRankSum(of x: [Double], with y: [Double]) -> (rankSum: Double, tieTerm: Double) {
+    var all = x.map { ($0, true) } + y.map { ($0, false) }
+    all.sort { $0.0 < $1.0 }
+    var rankSum = 0.0, tieTerm = 0.0, i = 0
+    while i < all.count {
+        var j = i
+        while j + 1 < all.count && all[j + 1].0 == all[i].0 { j += 1 }
+        let averageRank = Double(i + j) / 2 + 1
+        for k in i...j where all[k].1 { rankSum += averageRank }
+        let t = Double(j - i + 1)
+        tieTerm += t * t * t - t
+        i = j + 1
+    }
+    return (rankSum, tieTerm)
+}
+
 /// Area under the ROC curve: the probability that a random positive scores above a random
 /// negative (ties count half), by the Mann–Whitney rank sum.
 public func areaUnderROC(positives: [Double], negatives: [Double]) -> Double {
     guard !positives.isEmpty, !negatives.isEmpty else { return .nan }
-    var all = positives.map { ($0, true) } + negatives.map { ($0, false) }
-    all.sort { $0.0 < $1.0 }
-    var rankSum = 0.0, i = 0
-    while i < all.count {
-        var j = i
-        while j + 1 < all.count && all[j + 1].0 == all[i].0 { j += 1 }
-        let averageRank = Double(i + j) / 2 + 1  // ranks are 1-based; ties share the mean rank
-        for k in i...j where all[k].1 { rankSum += averageRank }
-        i = j + 1
-    }
     let np = Double(positives.count), nn = Double(negatives.count)
-    return (rankSum - np * (np + 1) / 2) / (np * nn)
+    return (pooledRankSum(of: positives, with: negatives).rankSum - np * (np + 1) / 2) / (np * nn)
+}
+
+/// Two-sided Mann–Whitney U test of whether values of `x` tend to be larger or smaller than
+/// values of `y`, as scipy.stats.mannwhitneyu(x, y, alternative='two-sided', method='asymptotic',
+/// use_continuity=True) computes it. It compares whole samples by rank, so it still orders two
+/// sets of scores when a threshold flags (nearly) all of both.
+/// - u: U of x, the number of pairs (xᵢ, yⱼ) with xᵢ > yⱼ, ties counting half (scipy's statistic).
+/// - p: from the normal approximation, with the variance corrected for ties and a continuity
+///   correction of ½; clipped to 1 as scipy does.
+/// - superiority: U / (n₁n₂) = P(X > Y) + ½P(X = Y), the common-language effect size (the AUC of
+///   x against y); 0.5 means neither sample tends to score higher.
+/// When every value is tied there is no evidence of a difference: p = 1, superiority 0.5. One value
+/// per sample is allowed (p = 1 then); empty samples and NaN are programming errors.
+public func mannWhitneyUTest(_ x: [Double], _ y: [Double]) -> (u: Double, p: Double, superiority: Double) {
+    precondition(!x.isEmpty && !y.isEmpty, "the Mann–Whitney test needs values in both samples (got \(x.count) and \(y.count))")
+    precondition(!x.contains(where: \.isNaN) && !y.contains(where: \.isNaN), "the Mann–Whitney test got NaN scores")
+    let n1 = Double(x.count), n2 = Double(y.count), n = n1 + n2
+    let (rankSum, tieTerm) = pooledRankSum(of: x, with: y)
+    let u1 = rankSum - n1 * (n1 + 1) / 2
+    let superiority = u1 / (n1 * n2)
+    // Variance of U under H₀, less what ties remove: n₁n₂/12 · ((n + 1) − Σ(t³ − t)/(n(n − 1))).
+    // It is 0 exactly when all n values are tied (then U = n₁n₂/2 and nothing separates the samples).
+    let variance = n1 * n2 / 12 * ((n + 1) - tieTerm / (n * (n - 1)))
+    guard variance > 0 else { return (u1, 1, superiority) }
+    // Two-sided: the upper tail of the larger of U₁ and U₂ = n₁n₂ − U₁, doubled; ½ is taken off for
+    // continuity, so at U = n₁n₂/2 the doubled tail exceeds 1 and is clipped.
+    let z = (max(u1, n1 * n2 - u1) - n1 * n2 / 2 - 0.5) / variance.squareRoot()
+    return (u1, min(1, erfc(z / 2.0.squareRoot())), superiority)
+}
+
+/// The middle value of `values` (the mean of the two middle ones for an even count).
+func median(_ values: [Double]) -> Double {
+    precondition(!values.isEmpty, "the median of no values")
+    let v = values.sorted(), n = v.count
+    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
 }
 
 /// The threshold t such that at most `falsePositiveRate` of `cleanScores` lie strictly above it

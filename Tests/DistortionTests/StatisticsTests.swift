@@ -42,6 +42,42 @@ final class StatisticsTests: XCTestCase {
         XCTAssertEqual(areaUnderROC(positives: pos, negatives: neg), 0.8125, accuracy: 1e-12)
     }
 
+    /// Mann–Whitney U test against scipy.stats.mannwhitneyu(x, y, alternative='two-sided', method='asymptotic',
+    /// use_continuity=True), run for real: fixtures/distortion/mannwhitney_golden.json (made by
+    /// scripts/fixtures/distortion_mannwhitney_golden.py, see fixtures/distortion/COMMANDS.md). Cases: ties,
+    /// unequal sizes, scores near 1, separated samples (p ≈ 1e-12), a null case, all values equal and one
+    /// value per sample. Tolerance: 1e-12 relative on U and the superiority (half-integer sums, exact in
+    /// float64), 1e-9 relative on p (erfc against scipy's ndtr).
+    func testMannWhitneyAgainstScipy() throws {
+        struct Case: Decodable { var name: String; var x: [Double]; var y: [Double]; var u: Double; var p: Double; var superiority: Double }
+        struct Golden: Decodable { var cases: [Case] }
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: fixtures.appendingPathComponent("mannwhitney_golden.json")))
+        XCTAssertEqual(golden.cases.count, 9)
+        for c in golden.cases {
+            let t = mannWhitneyUTest(c.x, c.y)
+            XCTAssertEqual(t.u, c.u, accuracy: 1e-12 * max(1, abs(c.u)), "\(c.name): U")
+            XCTAssertEqual(t.p, c.p, accuracy: 1e-9 * c.p, "\(c.name): p")
+            XCTAssertEqual(t.superiority, c.superiority, accuracy: 1e-12, "\(c.name): superiority")
+            // Swapping the samples mirrors U and the superiority and keeps p.
+            let swapped = mannWhitneyUTest(c.y, c.x)
+            XCTAssertEqual(swapped.u, Double(c.x.count * c.y.count) - c.u, accuracy: 1e-12 * max(1, abs(c.u)), "\(c.name): swapped U")
+            XCTAssertEqual(swapped.p, c.p, accuracy: 1e-9 * c.p, "\(c.name): swapped p")
+        }
+    }
+
+    /// Degenerate inputs give defined numbers, never NaN: all values equal → U = n₁n₂/2, p = 1,
+    /// superiority 0.5 (any size, including one value each); one value per sample, distinct → p = 1
+    /// (scipy: z = 0 exactly), superiority 0 or 1. The AUC shares the rank sum and still matches.
+    func testMannWhitneyDegenerateInputs() {
+        for (n1, n2) in [(1, 1), (1, 7), (5, 8), (400, 300)] {
+            let t = mannWhitneyUTest([Double](repeating: 0.97, count: n1), [Double](repeating: 0.97, count: n2))
+            XCTAssertEqual(t.u, Double(n1 * n2) / 2); XCTAssertEqual(t.p, 1); XCTAssertEqual(t.superiority, 0.5)
+        }
+        let up = mannWhitneyUTest([0.2], [0.9]), down = mannWhitneyUTest([0.9], [0.2])
+        XCTAssertEqual(up.p, 1); XCTAssertEqual(up.superiority, 0); XCTAssertEqual(down.superiority, 1)
+        XCTAssertEqual(areaUnderROC(positives: [0.9, 0.4], negatives: [0.4, 0.1]), mannWhitneyUTest([0.9, 0.4], [0.4, 0.1]).superiority)
+    }
+
     /// 100 clean scores 0.00…0.99 at FPR 5%: threshold 0.94, so exactly 0.95…0.99 (5) are above it.
     func testThresholdAtFalsePositiveRate() {
         let clean = (0..<100).map { Double($0) / 100 }.shuffled()
@@ -52,16 +88,43 @@ final class StatisticsTests: XCTestCase {
 
     /// Compare: pairs in order, Holm-adjusted, significance decided on the adjusted p.
     func testComparisonPairs() {
-        func score(_ k: Int, _ n: Int) -> DistortionScore {
-            DistortionScore(source: "x", distortionRate: Double(k) / Double(n), ciLow: 0, ciHigh: 1, confidence: 0.95, bootstrapResamples: 100,
-                            threshold: 0.5, falsePositiveRate: 0.05, count: n, flagged: k, meanProbability: 0.5, featureProvider: "f",
-                            resizedFrom: [], imageSize: "32x32", notes: [])
-        }
         let c = DistortionComparison(labels: ["DiT", "U-ViT", "DiMR"], scores: [score(710, 1000), score(635, 1000), score(292, 1000)])
         XCTAssertEqual(c.pairs.map { "\($0.a)-\($0.b)" }, ["DiT-U-ViT", "DiT-DiMR", "U-ViT-DiMR"])
         XCTAssertTrue(c.pairs.allSatisfy(\.significant))
         XCTAssertTrue(c.pairs.allSatisfy { $0.pHolm >= $0.p })
         let close = DistortionComparison(labels: ["a", "b"], scores: [score(30, 100), score(33, 100)])
         XCTAssertFalse(close.pairs[0].significant)
+        XCTAssertNil(close.pairs[0].scoreTest)
+        XCTAssertTrue(close.ratesUninformative); XCTAssertFalse(close.ratesSaturated)
+        XCTAssertFalse(c.ratesUninformative)
     }
+
+    /// Saturated rates (all samples flagged) with scores that still differ: the rate tests find
+    /// nothing, the score tests rank the models, Holm runs over the score tests' own p-values, and
+    /// the JSON carries them as "score_test" (and still reads without them).
+    func testComparisonScoreTests() throws {
+        let high = (0..<60).map { 0.95 + Double($0) / 1200 }, low = (0..<60).map { 0.90 + Double($0) / 1200 }
+        let mixed = (0..<60).map { 0.90 + Double($0) / 600 }
+        let c = DistortionComparison(labels: ["DiT", "U-ViT", "DiMR"], scores: [score(60, 60), score(60, 60), score(60, 60)],
+                                     perImage: [high, low, mixed])
+        XCTAssertTrue(c.ratesSaturated); XCTAssertTrue(c.ratesUninformative)
+        XCTAssertFalse(c.pairs.contains(where: \.significant))
+        let tests = c.pairs.map { $0.scoreTest! }
+        XCTAssertEqual(tests.map(\.superiority), [1, mannWhitneyUTest(high, mixed).superiority, mannWhitneyUTest(low, mixed).superiority])
+        XCTAssertEqual(tests.map(\.pHolm), holmAdjusted([mannWhitneyUTest(high, low).p, mannWhitneyUTest(high, mixed).p,
+                                                          mannWhitneyUTest(low, mixed).p]))
+        XCTAssertTrue(tests[0].significant)
+        XCTAssertEqual(tests[0].u, 3600)
+        let json = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"score_test\":{"), json)
+        let old = try JSONDecoder().decode(DistortionComparison.self, from: Data(#"{"labels":["a"],"scores":[],"pairs":[{"a":"a","b":"b","difference":0,"z":0,"p":1,"p_holm":1,"significant":false}]}"#.utf8))
+        XCTAssertNil(old.pairs[0].scoreTest)
+    }
+}
+
+/// A distortion score with `k` of `n` samples flagged (the comparison reads only the counts and rate).
+private func score(_ k: Int, _ n: Int) -> DistortionScore {
+    DistortionScore(source: "x", distortionRate: Double(k) / Double(n), ciLow: 0, ciHigh: 1, confidence: 0.95, bootstrapResamples: 100,
+                    threshold: 0.5, falsePositiveRate: 0.05, count: n, flagged: k, meanProbability: 0.5, featureProvider: "f",
+                    resizedFrom: [], imageSize: "32x32", notes: [])
 }

@@ -226,7 +226,12 @@ extension DistortionCommand {
 
     struct Compare: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Distortion rates of several sample batches with CIs, pairwise tests and a bar chart.")
+            abstract: "Distortion rates of several sample batches with CIs, pairwise tests and a bar chart.",
+            discussion: """
+            Each pair is tested twice, Holm-adjusted across pairs: a two-proportion z-test on the rates, and a \
+            Mann–Whitney U test on the samples' p(distorted) with the probability of superiority P(a > b) \
+            (ties half). The second still ranks models whose rates are all saturated near 100%.
+            """)
 
         @Argument(help: "Sample batches (ADM .npz, .npy or folders).") var samples: [String]
         @OptionGroup var classifier: ClassifierOptions
@@ -251,11 +256,14 @@ extension DistortionCommand {
             var options = DistortionScoringOptions()
             options.seed = classifier.seed
             options.bootstrapResamples = bootstrap
-            let scores = try samples.map { path in
+            options.perImage = true  // for the score tests; left out of the JSON below
+            var scores = try samples.map { path in
                 try scoreDistortion(samples: try openImageSource(URL(fileURLWithPath: path)), classifier: model, features: provider,
                                     options: options).score
             }
-            let comparison = DistortionComparison(labels: names, scores: scores)
+            let perImage = scores.map { $0.perImage! }
+            for i in scores.indices { scores[i].perImage = nil }
+            let comparison = DistortionComparison(labels: names, scores: scores, perImage: perImage)
             let bars = zip(names, scores).map { IntervalBar(label: $0, value: $1.distortionRate, low: $1.ciLow, high: $1.ciHigh) }
             let title = "Distortion rate (\(Int(options.confidence * 100))% bootstrap CI)"
             if let output {
@@ -268,15 +276,29 @@ extension DistortionCommand {
             if let saveJson { try writeAtomically(Data(try jsonString(comparison).utf8), to: URL(fileURLWithPath: saveJson)) }
             if json { print(try jsonString(comparison)); return }
             let width = max(8, names.map(\.count).max() ?? 8)
-            print("model".padding(toLength: width, withPad: " ", startingAt: 0) + "  samples  flagged    rate   \(Int(options.confidence * 100))% CI")
+            print("model".padding(toLength: width, withPad: " ", startingAt: 0) + "  samples  flagged    rate   "
+                  + "\(Int(options.confidence * 100))% CI".padding(toLength: 16, withPad: " ", startingAt: 0) + "  median p(distorted)")
             for (name, s) in zip(names, scores) {
+                let ci = String(format: "[%.1f%%, %.1f%%]", s.ciLow * 100, s.ciHigh * 100)
                 print(name.padding(toLength: width, withPad: " ", startingAt: 0)
-                      + String(format: "  %7d  %7d  %6.1f%%  [%.1f%%, %.1f%%]", s.count, s.flagged, s.distortionRate * 100, s.ciLow * 100, s.ciHigh * 100))
+                      + String(format: "  %7d  %7d  %6.1f%%  ", s.count, s.flagged, s.distortionRate * 100)
+                      + ci.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "  %.4f", s.medianProbability ?? .nan))
             }
             print("pairwise two-proportion z-tests (Holm-adjusted):")
             for p in comparison.pairs {
                 print(String(format: "  %@ vs %@: %+.1f points, z = %.2f, p = %.3g (Holm %.3g)%@", p.a, p.b, p.difference * 100, p.z, p.p, p.pHolm,
                              p.significant ? ", significant at 5%" : ""))
+            }
+            print("pairwise Mann–Whitney U tests on p(distorted) (Holm-adjusted; P(a > b) > 0.5: a's samples score higher):")
+            for p in comparison.pairs {
+                guard let t = p.scoreTest else { continue }
+                print(String(format: "  %@ vs %@: P(%@ > %@) = %.3f, U = %.1f, p = %.3g (Holm %.3g)%@", p.a, p.b, p.a, p.b, t.superiority,
+                             t.u, t.p, t.pHolm, t.significant ? ", significant at 5%" : ""))
+            }
+            if comparison.ratesUninformative {
+                let why = comparison.ratesSaturated
+                    ? "every rate is at least \(percent(DistortionComparison.saturatedRate)) (saturated)" : "the rate tests separate no pair"
+                print("note: \(why), so the rates do not rank these models; read the ranking from the Mann–Whitney tests on p(distorted).")
             }
             for note in Set(scores.flatMap(\.notes)).sorted() { print("note: \(note)") }
             if let output { print("chart: \(output)") }
