@@ -60,6 +60,15 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(html.contains("<td>80.25</td>"))
         XCTAssertTrue(html.contains("not a JSON object"), "bad line noted")
         XCTAssertTrue(html.contains("DiT vs DiMR"))
+        XCTAssertFalse(html.contains("Pairwise score ranking"), "no per-image scores, no rank test")
+
+        // With per-image scores the page also shows the Mann–Whitney ranking (saturated rates here).
+        let ranked = DistortionComparison(labels: ["DiT", "DiMR"], scores: [score(100, 100), score(100, 100)],
+                                          perImage: [(0..<100).map { 0.9 + Double($0) / 1000 }, (0..<100).map { 0.8 + Double($0) / 1000 }])
+        let rankedHTML = renderHTMLReport(ReportInputs(runs: runs, comparison: ranked))
+        XCTAssertTrue(rankedHTML.contains("Pairwise score ranking"))
+        XCTAssertTrue(rankedHTML.contains("the score ranking still orders the models"))
+        XCTAssertTrue(rankedHTML.contains("<td>DiT vs DiMR</td><td>1</td>"), "every DiT score is above every DiMR score")
     }
 
     /// JSON 0 and 1 stay numbers (Linux's `0 is Bool` is true), true/false are not numbers.

@@ -84,10 +84,11 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
         let bars = zip(comparison.labels, comparison.scores).map { IntervalBar(label: $0, value: $1.distortionRate, low: $1.ciLow, high: $1.ciHigh) }
         let confidence = comparison.scores.first.map { Int(($0.confidence * 100).rounded()) } ?? 95
         html += svgBarChart(bars, title: "Distortion rate (\(confidence)% bootstrap CI)", yLabel: "distortion rate")
-        html += "<table><tr><th>Model</th><th>Samples</th><th>Flagged</th><th>Distortion rate</th><th>\(confidence)% CI</th><th>Threshold</th></tr>\n"
+        html += "<table><tr><th>Model</th><th>Samples</th><th>Flagged</th><th>Distortion rate</th><th>\(confidence)% CI</th><th>Threshold</th><th>Median p(distorted)</th></tr>\n"
         for (label, s) in zip(comparison.labels, comparison.scores) {
             html += "<tr><td>\(escapeXML(label))</td><td>\(s.count)</td><td>\(s.flagged)</td><td>\(formatNumber(s.distortionRate * 100, significant: 3))%</td>"
-            html += "<td>[\(formatNumber(s.ciLow * 100, significant: 3))%, \(formatNumber(s.ciHigh * 100, significant: 3))%]</td><td>\(formatNumber(s.threshold, significant: 4))</td></tr>\n"
+            html += "<td>[\(formatNumber(s.ciLow * 100, significant: 3))%, \(formatNumber(s.ciHigh * 100, significant: 3))%]</td><td>\(formatNumber(s.threshold, significant: 4))</td>"
+            html += "<td>\(s.medianProbability.map { formatNumber($0, significant: 4) } ?? "–")</td></tr>\n"
         }
         html += "</table>\n<h3>Pairwise tests (two-proportion z-test, Holm-adjusted)</h3>\n"
         html += "<table><tr><th>Pair</th><th>Difference</th><th>z</th><th>p</th><th>p (Holm)</th><th>Significant at 5%</th></tr>\n"
@@ -96,6 +97,19 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
             html += "<td>\(formatNumber(p.z, significant: 3))</td><td>\(formatNumber(p.p, significant: 3))</td><td>\(formatNumber(p.pHolm, significant: 3))</td><td>\(p.significant ? "yes" : "no")</td></tr>\n"
         }
         html += "</table>\n"
+        if comparison.pairs.contains(where: { $0.scoreTest != nil }) {
+            html += "<h3>Pairwise score ranking (Mann–Whitney U on p(distorted), Holm-adjusted)</h3>\n"
+            if comparison.ratesUninformative {
+                html += "<p class=\"muted\">The rates are saturated or separate no pair; the score ranking still orders the models.</p>\n"
+            }
+            html += "<table><tr><th>Pair</th><th>P(a scores higher)</th><th>U</th><th>p</th><th>p (Holm)</th><th>Significant at 5%</th></tr>\n"
+            for p in comparison.pairs {
+                guard let t = p.scoreTest else { continue }
+                html += "<tr><td>\(escapeXML(p.a)) vs \(escapeXML(p.b))</td><td>\(formatNumber(t.superiority, significant: 3))</td><td>\(formatNumber(t.u, significant: 6))</td>"
+                html += "<td>\(formatNumber(t.p, significant: 3))</td><td>\(formatNumber(t.pHolm, significant: 3))</td><td>\(t.significant ? "yes" : "no")</td></tr>\n"
+            }
+            html += "</table>\n"
+        }
         let allNotes = Set(comparison.scores.flatMap(\.notes))
         for note in allNotes.sorted() { html += "<p class=\"muted\">\(escapeXML(note))</p>\n" }
     } else {
