@@ -98,15 +98,23 @@ final class ConvTests: XCTestCase {
             ([1, 3, 5, 11], 2, (1, 7), .zero, 6),
         ]
         for (i, t) in cases.enumerated() {
-            let x = randomTensor(t.x, seed: UInt64(1000 + i))
-            let w = randomTensor([t.o, t.x[1], t.k.0, t.k.1], seed: UInt64(1100 + i)), b = randomTensor([t.o], seed: UInt64(1200 + i))
-            let filter = Winograd1DFilter(weight: w, outputsPerTile: t.m)
-            let label = "winograd F(\(t.m), \(max(t.k.0, t.k.1))) x \(t.x) o \(t.o) k \(t.k) \(t.pad)"
-            for relu in [false, true] {
-                let y = winogradConv1D(x, filter: filter, bias: b, padding: t.pad, activation: relu ? .relu : .none)
-                let ref = naiveConv(x, w, b, stride: (1, 1), padding: t.pad, groups: 1, relu: relu)
-                assertClose(y, ref.values, shape: ref.shape, tolerance: 5e-5, label + " relu \(relu)")
+            checkAgainstNaiveLoops(x: t.x, weight: [t.o, t.x[1], t.k.0, t.k.1], padding: t.pad, seed: UInt64(1000 + i), tolerance: 5e-5,
+                                   "winograd F(\(t.m), \(max(t.k.0, t.k.1))) x \(t.x) o \(t.o) k \(t.k) \(t.pad)") { x, w, b, activation in
+                winogradConv1D(x, filter: Winograd1DFilter(weight: w, outputsPerTile: t.m), bias: b, padding: t.pad, activation: activation)
             }
+        }
+    }
+
+    /// `conv(x, weight, bias, activation)` with and without ReLU on seeded tensors, against the
+    /// float64 loops.
+    private func checkAgainstNaiveLoops(x shape: [Int], weight: [Int], padding: Padding2D, seed: UInt64, tolerance: Double,
+                                        _ label: String, _ conv: (Tensor, Tensor, Tensor, Activation) -> Tensor,
+                                        file: StaticString = #filePath, line: UInt = #line) {
+        let x = randomTensor(shape, seed: seed), w = randomTensor(weight, seed: seed + 100), b = randomTensor([weight[0]], seed: seed + 200)
+        for relu in [false, true] {
+            let y = conv(x, w, b, relu ? .relu : .none)
+            let ref = naiveConv(x, w, b, stride: (1, 1), padding: padding, groups: 1, relu: relu)
+            assertClose(y, ref.values, shape: ref.shape, tolerance: tolerance, label + " relu \(relu)", file: file, line: line)
         }
     }
 
@@ -122,14 +130,9 @@ final class ConvTests: XCTestCase {
             ([1, 2, 6, 7], 3, 2, .zero, 3),
         ]
         for (i, t) in cases.enumerated() {
-            let x = randomTensor(t.x, seed: UInt64(1300 + i))
-            let w = randomTensor([t.o, t.x[1], t.r, t.r], seed: UInt64(1400 + i)), b = randomTensor([t.o], seed: UInt64(1500 + i))
-            let filter = Winograd2DFilter(weight: w, outputsPerTile: t.m)
-            let label = "winograd F(\(t.m)x\(t.m), \(t.r)x\(t.r)) x \(t.x) o \(t.o) \(t.pad)"
-            for relu in [false, true] {
-                let y = winogradConv2D(x, filter: filter, bias: b, padding: t.pad, activation: relu ? .relu : .none)
-                let ref = naiveConv(x, w, b, stride: (1, 1), padding: t.pad, groups: 1, relu: relu)
-                assertClose(y, ref.values, shape: ref.shape, tolerance: 1e-4, label + " relu \(relu)")
+            checkAgainstNaiveLoops(x: t.x, weight: [t.o, t.x[1], t.r, t.r], padding: t.pad, seed: UInt64(1300 + i), tolerance: 1e-4,
+                                   "winograd F(\(t.m)x\(t.m), \(t.r)x\(t.r)) x \(t.x) o \(t.o) \(t.pad)") { x, w, b, activation in
+                winogradConv2D(x, filter: Winograd2DFilter(weight: w, outputsPerTile: t.m), bias: b, padding: t.pad, activation: activation)
             }
         }
     }

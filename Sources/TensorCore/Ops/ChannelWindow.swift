@@ -43,3 +43,14 @@ public struct ChannelWindow {
         for i in 0..<batch { (base + i * imageStride).update(from: source.base + i * source.imageStride, count: plane) }
     }
 }
+
+/// Runs a channel-window kernel on whole tensors: allocates the (N, O, OH, OW) output of a
+/// stride-1 `kernel` with `padding`, lets `body` fill it, returns it.
+func withNewOutput(of op: String, input x: Tensor, channels o: Int, kernel: (Int, Int), padding: Padding2D,
+                   _ body: (ChannelWindow, ChannelWindow) -> Void) -> Tensor {
+    precondition(x.rank == 4, "\(op): input must be (N, C, H, W), got shape \(x.shape)")
+    let (oh, ow) = padding.outputSize(height: x.shape[2], width: x.shape[3], kernel: kernel, stride: (1, 1))
+    let y = Tensor(uninitialized: [x.shape[0], o, oh, ow])
+    body(ChannelWindow(x), ChannelWindow(y))
+    return y
+}

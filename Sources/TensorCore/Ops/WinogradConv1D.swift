@@ -139,11 +139,9 @@ public struct Winograd1DFilter {
 /// computed with Winograd F(m, r) along the filter's axis; `filter` is the weight transformed once.
 public func winogradConv1D(_ x: Tensor, filter: Winograd1DFilter, bias: Tensor?, padding: Padding2D = .zero,
                            activation: Activation = .none) -> Tensor {
-    precondition(x.rank == 4, "winogradConv1D: input must be (N, C, H, W), got shape \(x.shape)")
-    let (oh, ow) = padding.outputSize(height: x.shape[2], width: x.shape[3], kernel: filter.axis == .horizontal ? (1, filter.transform.r) : (filter.transform.r, 1), stride: (1, 1))
-    let y = Tensor(uninitialized: [x.shape[0], filter.outputChannels, oh, ow])
-    winogradConv1D(ChannelWindow(x), filter: filter, bias: bias, padding: padding, activation: activation, into: ChannelWindow(y))
-    return y
+    withNewOutput(of: "winogradConv1D", input: x, channels: filter.outputChannels, kernel: filter.axis == .horizontal ? (1, filter.transform.r) : (filter.transform.r, 1), padding: padding) {
+        winogradConv1D($0, filter: filter, bias: bias, padding: padding, activation: activation, into: $1)
+    }
 }
 
 /// The same, reading channels `input` of a larger tensor and writing into `output`'s channels
@@ -152,13 +150,10 @@ public func winogradConv1D(_ input: ChannelWindow, filter: Winograd1DFilter, bia
                            activation: Activation = .none, into output: ChannelWindow) {
     let n = input.batch, c = input.count, h = input.height, w = input.width
     let o = filter.outputChannels, f = filter.transform, m = f.m, taps = f.r, nx = f.n
-    precondition(c == filter.inputChannels,
-                 "winogradConv1D: input has \(c) channels, the filter expects \(filter.inputChannels) (input \(input.shape))")
-    if let bias { precondition(bias.shape == [o], "winogradConv1D: bias shape \(bias.shape) ≠ [\(o)]") }
     let horizontal = filter.axis == .horizontal
     let kernel = horizontal ? (1, taps) : (taps, 1)
-    let (oh, ow) = padding.outputSize(height: h, width: w, kernel: kernel, stride: (1, 1))
-    precondition(output.shape == [n, o, oh, ow], "winogradConv1D: output window \(output.shape) ≠ [\(n), \(o), \(oh), \(ow)]")
+    let (oh, ow) = winogradOutputSize("winogradConv1D", input: input, inputChannels: filter.inputChannels, outputChannels: o, bias: bias,
+                                      kernel: kernel, padding: padding, output: output)
     // A tile row: horizontal, one output row (its tiles side by side); vertical, m output rows
     // (one tile per column, so the transforms run along contiguous rows).
     let rowsPerImage = horizontal ? oh : (oh + m - 1) / m
@@ -210,10 +205,7 @@ public func winogradConv1D(_ input: ChannelWindow, filter: Winograd1DFilter, bia
                     }
                 }
                 // 2. M[ξ] = U[ξ] · V[ξ]
-                for xi in 0..<nx {
-                    BLAS.sgemm(m: o, n: tiles, k: c, a: us + xi * o * c, lda: c, b: v + xi * c * tiles, ldb: tiles,
-                               c: mm + xi * o * tiles, ldc: tiles)
-                }
+                winogradProducts(points: nx, outputs: o, inputs: c, tiles: tiles, u: us, v: v, m: mm)
                 // 3. y = Aᵀ M, plus bias and activation, clipped at the far edge
                 let line = scratch
                 for oc in 0..<o {
@@ -259,6 +251,29 @@ func winogradChunking(tileRows: Int, tilesPerRow: Int) -> (Int, Int) {
     let chunks = min(max(1, tileRows), (max(1, byWidth) + coreCount - 1) / coreCount * coreCount)
     let rowsPerChunk = (tileRows + chunks - 1) / max(chunks, 1)
     return (max(1, rowsPerChunk), (tileRows + max(1, rowsPerChunk) - 1) / max(1, rowsPerChunk))
+}
+
+/// The n (or n²) products of a chunk: M[ξ] = U[ξ] · V[ξ], (O × C) · (C × tiles) each, for the
+/// transform points ξ < `points`; U is (points, O, C), V (points, C, tiles), M (points, O, tiles).
+@inline(__always)
+func winogradProducts(points: Int, outputs o: Int, inputs c: Int, tiles: Int, u: UnsafeMutablePointer<Float>,
+                      v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>) {
+    for xi in 0..<points {
+        BLAS.sgemm(m: o, n: tiles, k: c, a: u + xi * o * c, lda: c, b: v + xi * c * tiles, ldb: tiles,
+                   c: m + xi * o * tiles, ldc: tiles)
+    }
+}
+
+/// Checks a Winograd kernel's operands and returns its output size: `input` has the filter's
+/// `inputChannels`, `bias` is (O), `output` is (N, O, OH, OW) for a stride-1 `kernel` with `padding`.
+func winogradOutputSize(_ op: String, input: ChannelWindow, inputChannels: Int, outputChannels o: Int, bias: Tensor?,
+                        kernel: (Int, Int), padding: Padding2D, output: ChannelWindow) -> (Int, Int) {
+    precondition(input.count == inputChannels,
+                 "\(op): input has \(input.count) channels, the filter expects \(inputChannels) (input \(input.shape))")
+    if let bias { precondition(bias.shape == [o], "\(op): bias shape \(bias.shape) ≠ [\(o)]") }
+    let (oh, ow) = padding.outputSize(height: input.height, width: input.width, kernel: kernel, stride: (1, 1))
+    precondition(output.shape == [input.batch, o, oh, ow], "\(op): output window \(output.shape) ≠ [\(input.batch), \(o), \(oh), \(ow)]")
+    return (oh, ow)
 }
 
 /// One input row (zero outside the image) shifted right by `left` into a buffer `paddedWidth` wide.

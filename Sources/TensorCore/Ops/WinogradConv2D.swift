@@ -71,11 +71,9 @@ public struct Winograd2DFilter {
 ///     x: (N, C, H, W) → (N, O, H + top + bottom − r + 1, W + left + right − r + 1)
 public func winogradConv2D(_ x: Tensor, filter: Winograd2DFilter, bias: Tensor?, padding: Padding2D = .zero,
                            activation: Activation = .none) -> Tensor {
-    precondition(x.rank == 4, "winogradConv2D: input must be (N, C, H, W), got shape \(x.shape)")
-    let (oh, ow) = padding.outputSize(height: x.shape[2], width: x.shape[3], kernel: (filter.transform.r, filter.transform.r), stride: (1, 1))
-    let y = Tensor(uninitialized: [x.shape[0], filter.outputChannels, oh, ow])
-    winogradConv2D(ChannelWindow(x), filter: filter, bias: bias, padding: padding, activation: activation, into: ChannelWindow(y))
-    return y
+    withNewOutput(of: "winogradConv2D", input: x, channels: filter.outputChannels, kernel: (filter.transform.r, filter.transform.r), padding: padding) {
+        winogradConv2D($0, filter: filter, bias: bias, padding: padding, activation: activation, into: $1)
+    }
 }
 
 /// The same, reading channels `input` of a larger tensor and writing into `output`'s channels
@@ -84,11 +82,8 @@ public func winogradConv2D(_ input: ChannelWindow, filter: Winograd2DFilter, bia
                            activation: Activation = .none, into output: ChannelWindow) {
     let n = input.batch, c = input.count, h = input.height, w = input.width
     let o = filter.outputChannels, f = filter.transform, m = f.m, r = f.r, nx = f.n
-    precondition(c == filter.inputChannels,
-                 "winogradConv2D: input has \(c) channels, the filter expects \(filter.inputChannels) (input \(input.shape))")
-    if let bias { precondition(bias.shape == [o], "winogradConv2D: bias shape \(bias.shape) ≠ [\(o)]") }
-    let (oh, ow) = padding.outputSize(height: h, width: w, kernel: (r, r), stride: (1, 1))
-    precondition(output.shape == [n, o, oh, ow], "winogradConv2D: output window \(output.shape) ≠ [\(n), \(o), \(oh), \(ow)]")
+    let (oh, ow) = winogradOutputSize("winogradConv2D", input: input, inputChannels: filter.inputChannels, outputChannels: o, bias: bias,
+                                      kernel: (r, r), padding: padding, output: output)
     let th = (oh + m - 1) / m, tw = (ow + m - 1) / m    // tiles per image, down and across
     let paddedWidth = m * tw + r - 1                     // input columns the tiles of one row read
     let rowWidth = m * tw + 8                            // an output row, with room for a full vector store
@@ -140,10 +135,7 @@ public func winogradConv2D(_ input: ChannelWindow, filter: Winograd2DFilter, bia
                     }
                 }
                 // 2. M[ξη] = U[ξη] · V[ξη]
-                for xi in 0..<(nx * nx) {
-                    BLAS.sgemm(m: o, n: tiles, k: c, a: us + xi * o * c, lda: c, b: v + xi * c * tiles, ldb: tiles,
-                               c: mm + xi * o * tiles, ldc: tiles)
-                }
+                winogradProducts(points: (nx * nx), outputs: o, inputs: c, tiles: tiles, u: us, v: v, m: mm)
                 // 3. y = Aᵀ M A, plus bias and activation, clipped at the bottom and right edges:
                 //    A along each row ξ of the tile (one vector per tile), then Aᵀ down the n rows.
                 for oc in 0..<o {

@@ -73,11 +73,9 @@ private let winogradG: [[Double]] = [
 ///     x: (N, C, H, W) → (N, O, H + top + bottom − 2, W + left + right − 2)
 public func winogradConv3x3(_ x: Tensor, filter: Winograd3x3Filter, bias: Tensor?, padding: Padding2D = .zero,
                            activation: Activation = .none) -> Tensor {
-    precondition(x.rank == 4, "winogradConv3x3: input must be (N, C, H, W), got shape \(x.shape)")
-    let (oh, ow) = padding.outputSize(height: x.shape[2], width: x.shape[3], kernel: (3, 3), stride: (1, 1))
-    let y = Tensor(uninitialized: [x.shape[0], filter.outputChannels, oh, ow])
-    winogradConv3x3(ChannelWindow(x), filter: filter, bias: bias, padding: padding, activation: activation, into: ChannelWindow(y))
-    return y
+    withNewOutput(of: "winogradConv3x3", input: x, channels: filter.outputChannels, kernel: (3, 3), padding: padding) {
+        winogradConv3x3($0, filter: filter, bias: bias, padding: padding, activation: activation, into: $1)
+    }
 }
 
 /// The same, reading channels `input` of a larger tensor and writing into `output`'s channels
@@ -86,11 +84,8 @@ public func winogradConv3x3(_ input: ChannelWindow, filter: Winograd3x3Filter, b
                            activation: Activation = .none, into output: ChannelWindow) {
     let n = input.batch, c = input.count, h = input.height, w = input.width
     let o = filter.outputChannels
-    precondition(c == filter.inputChannels,
-                 "winogradConv3x3: input has \(c) channels, the filter expects \(filter.inputChannels) (input \(input.shape))")
-    if let bias { precondition(bias.shape == [o], "winogradConv3x3: bias shape \(bias.shape) ≠ [\(o)]") }
-    let (oh, ow) = padding.outputSize(height: h, width: w, kernel: (3, 3), stride: (1, 1))
-    precondition(output.shape == [n, o, oh, ow], "winogradConv3x3: output window \(output.shape) ≠ [\(n), \(o), \(oh), \(ow)]")
+    let (oh, ow) = winogradOutputSize("winogradConv3x3", input: input, inputChannels: filter.inputChannels, outputChannels: o, bias: bias,
+                                      kernel: (3, 3), padding: padding, output: output)
     let th = (oh + 3) / 4, tw = (ow + 3) / 4         // tiles per image, down and across
     let paddedWidth = 4 * tw + 2                      // input columns the tiles of one row read
     let totalRows = n * th                            // tile rows of the whole batch
@@ -124,10 +119,7 @@ public func winogradConv3x3(_ input: ChannelWindow, filter: Winograd3x3Filter, b
                     }
                 }
                 // 2. M[ξ] = U[ξ] · V[ξ]
-                for xi in 0..<36 {
-                    BLAS.sgemm(m: o, n: tiles, k: c, a: us + xi * o * c, lda: c, b: v + xi * c * tiles, ldb: tiles,
-                               c: m + xi * o * tiles, ldc: tiles)
-                }
+                winogradProducts(points: 36, outputs: o, inputs: c, tiles: tiles, u: us, v: v, m: m)
                 // 3. y = Aᵀ M A, plus bias and activation, clipped at the bottom and right edges.
                 for oc in 0..<o {
                     let b = bs?[oc] ?? 0
