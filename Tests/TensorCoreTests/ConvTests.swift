@@ -174,6 +174,9 @@ final class ConvTests: XCTestCase {
                 XCTAssertTrue(ChannelWindow(big, channels: window).copied().array.allSatisfy { $0 == 7 }, "\(label): wrote outside its window")
             }
         }
+        XCTAssertTrue(ChannelWindow(source, channels: 0..<4).overlaps(input))
+        XCTAssertFalse(ChannelWindow(source, channels: 9..<11).overlaps(input))
+        XCTAssertFalse(ChannelWindow(copy, channels: 0..<6).overlaps(input), "another tensor")
         let pooled = Tensor(zeros: [2, 8, 5, 5])
         maxPool2d(copy, kernel: (3, 3), stride: (2, 2), into: ChannelWindow(pooled, channels: 1..<7))
         XCTAssertEqual(ChannelWindow(pooled, channels: 1..<7).copied().array, maxPool2d(copy, kernel: (3, 3), stride: (2, 2)).array)

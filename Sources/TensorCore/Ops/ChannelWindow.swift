@@ -28,6 +28,11 @@ public struct ChannelWindow {
     var base: UnsafeMutablePointer<Float> { tensor.data + channels.lowerBound * height * width }
     var imageStride: Int { tensor.shape[1] * height * width }
 
+    /// Whether writing one window could change what the other reads: same tensor, shared channels.
+    public func overlaps(_ other: ChannelWindow) -> Bool {
+        tensor === other.tensor && channels.overlaps(other.channels)
+    }
+
     /// A fresh (N, channels, H, W) tensor holding the window's values.
     public func copied() -> Tensor {
         let y = Tensor(uninitialized: shape)

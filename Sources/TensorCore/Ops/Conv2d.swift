@@ -43,6 +43,7 @@ public func conv2d(_ input: ChannelWindow, weight: Tensor, bias: Tensor?, stride
                    padding: Padding2D = .zero, activation: Activation = .none, into output: ChannelWindow) {
     let g = ConvGeometry(input: input.shape, weight: weight, bias: bias, stride: stride, padding: padding, groups: 1, op: "conv2d")
     precondition(output.shape == [g.n, g.o, g.oh, g.ow], "conv2d: output window \(output.shape) ≠ \([g.n, g.o, g.oh, g.ow])")
+    precondition(!input.overlaps(output), "conv2d: the output window overlaps the input (channels \(input.channels), \(output.channels))")
     conv2dTiles(g, x: input.base, xStride: input.imageStride, weight: weight.data, bias: bias?.data,
                 y: output.base, yStride: output.imageStride, activation: activation)
 }

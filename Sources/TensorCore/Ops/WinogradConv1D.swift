@@ -271,6 +271,7 @@ func winogradOutputSize(_ op: String, input: ChannelWindow, inputChannels: Int, 
     precondition(input.count == inputChannels,
                  "\(op): input has \(input.count) channels, the filter expects \(inputChannels) (input \(input.shape))")
     if let bias { precondition(bias.shape == [o], "\(op): bias shape \(bias.shape) ≠ [\(o)]") }
+    precondition(!input.overlaps(output), "\(op): the output window overlaps the input (channels \(input.channels), \(output.channels))")
     let (oh, ow) = padding.outputSize(height: input.height, width: input.width, kernel: kernel, stride: (1, 1))
     precondition(output.shape == [input.batch, o, oh, ow], "\(op): output window \(output.shape) ≠ [\(input.batch), \(o), \(oh), \(ow)]")
     return (oh, ow)
