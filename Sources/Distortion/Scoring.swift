@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import TensorIO
 
 /// The distortion rate of a set of samples: the share with p(distorted) over the classifier's

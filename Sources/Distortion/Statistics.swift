@@ -56,12 +56,6 @@ public func mannWhitneyUTest(_ x: [Double], _ y: [Double]) -> (u: Double, p: Dou
     return (u1, min(1, erfc(z / 2.0.squareRoot())), superiority)
 }
 
-/// The middle value of `values` (the mean of the two middle ones for an even count).
-func median(_ values: [Double]) -> Double {
-    precondition(!values.isEmpty, "the median of no values")
-    let v = values.sorted(), n = v.count
-    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
-}
 
 /// The threshold t such that at most `falsePositiveRate` of `cleanScores` lie strictly above it
 /// (the ⌈(1−α)n⌉-th smallest clean score). A sample is flagged when its score is > t.

@@ -170,9 +170,13 @@ struct ConvBNReLU {
 
     func callAsFunction(_ x: Tensor) -> Tensor { self(ChannelWindow(x)) }
 
+    /// The output's (height, width) for an input map height × width.
+    func outputSize(height: Int, width: Int) -> (Int, Int) {
+        padding.outputSize(height: height, width: width, kernel: (weight.shape[2], weight.shape[3]), stride: (stride, stride))
+    }
+
     func callAsFunction(_ x: ChannelWindow) -> Tensor {
-        let (oh, ow) = padding.outputSize(height: x.height, width: x.width, kernel: (weight.shape[2], weight.shape[3]),
-                                          stride: (stride, stride))
+        let (oh, ow) = outputSize(height: x.height, width: x.width)
         let y = Tensor(uninitialized: [x.batch, outputChannels, oh, ow])
         self(x, into: ChannelWindow(y))
         return y
@@ -340,9 +344,9 @@ struct InceptionB {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let side = (x.shape[2] - 3) / 2 + 1   // 35 → 17, VALID
+        let (oh, ow) = branch3x3.outputSize(height: x.shape[2], width: x.shape[3])   // 35 → 17, as the max pool
         var out = BlockOutput(batch: x.shape[0], channels: branch3x3.outputChannels + branch3x3dbl_3.outputChannels + x.shape[1],
-                              height: side, width: (x.shape[3] - 3) / 2 + 1)
+                              height: oh, width: ow)
         branch3x3(ChannelWindow(x), into: out.take(branch3x3.outputChannels))
         branch3x3dbl_3(ChannelWindow(branch3x3dbl_2(branch3x3dbl_1(x))), into: out.take(branch3x3dbl_3.outputChannels))
         maxPool2d(x, kernel: (3, 3), stride: (2, 2), into: out.take(x.shape[1]))
@@ -404,8 +408,9 @@ struct InceptionD {
 
     func callAsFunction(_ x: Tensor) -> Tensor {
         let p = pointwise(x)   // branch3x3_1, branch7x7x3_1
+        let (oh, ow) = branch3x3_2.outputSize(height: x.shape[2], width: x.shape[3])   // 17 → 8, as the max pool
         var out = BlockOutput(batch: x.shape[0], channels: branch3x3_2.outputChannels + branch7x7x3_4.outputChannels + x.shape[1],
-                              height: (x.shape[2] - 3) / 2 + 1, width: (x.shape[3] - 3) / 2 + 1)   // 17 → 8, VALID
+                              height: oh, width: ow)
         branch3x3_2(p[0], into: out.take(branch3x3_2.outputChannels))
         branch7x7x3_4(ChannelWindow(branch7x7x3_3(branch7x7x3_2(p[1]))), into: out.take(branch7x7x3_4.outputChannels))
         maxPool2d(x, kernel: (3, 3), stride: (2, 2), into: out.take(x.shape[1]))

@@ -39,7 +39,7 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), paddi
                     } else {
                         for ow in interior { clipped(ow) }
                     }
-                    for ow in max(interior.upperBound, interior.lowerBound)..<p.ow { clipped(ow) }
+                    for ow in interior.upperBound..<p.ow { clipped(ow) }
                 }
                 for oh in 0..<p.oh {
                     let out = dst + oh * p.ow

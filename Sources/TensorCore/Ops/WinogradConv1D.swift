@@ -249,8 +249,8 @@ func winogradChunking(tileRows: Int, tilesPerRow: Int) -> (Int, Int) {
     let targetTiles = 512
     let byWidth = (tileRows * tilesPerRow + targetTiles - 1) / targetTiles
     let chunks = min(max(1, tileRows), (max(1, byWidth) + coreCount - 1) / coreCount * coreCount)
-    let rowsPerChunk = (tileRows + chunks - 1) / max(chunks, 1)
-    return (max(1, rowsPerChunk), (tileRows + max(1, rowsPerChunk) - 1) / max(1, rowsPerChunk))
+    let rowsPerChunk = max(1, (tileRows + chunks - 1) / chunks)
+    return (rowsPerChunk, (tileRows + rowsPerChunk - 1) / rowsPerChunk)
 }
 
 /// The n (or n²) products of a chunk: M[ξ] = U[ξ] · V[ξ], (O × C) · (C × tiles) each, for the

@@ -189,12 +189,6 @@ struct BenchError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// The middle value (the mean of the two middle ones for an even count).
-func median(_ values: [Double]) -> Double {
-    let v = values.sorted(), n = v.count
-    return n == 0 ? .nan : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
-}
-
 /// Peak resident set size of this process so far (Linux reports ru_maxrss in kilobytes).
 func peakRSSMegabytes() -> Double {
     var usage = rusage()
