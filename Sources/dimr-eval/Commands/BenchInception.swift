@@ -42,14 +42,22 @@ struct BenchInception: ParsableCommand {
         /// ran at that rate (`flopsPerImage` per 299×299 image) and nothing else cost time.
         var sgemmGflops: Double?
         var sgemmBoundImagesPerSecond: Double?
+        /// The same bound for the GEMM work left once the stride-1 layers run through Winograd
+        /// (`winogradGemmFlopsPerImage`): the most this implementation could do, with every other
+        /// cost (transforms, packing, im2col, pooling, resize) at zero.
+        var winogradBoundImagesPerSecond: Double?
+        /// That bound over PyTorch's measured rate: the highest ratio to PyTorch within reach.
+        var winogradBoundRatioToPytorch: Double?
         /// --stages: milliseconds per image of each stage, in network order
         var stages: [Stage]?
         struct Stage: Codable { var name: String; var millisecondsPerImage: Double }
     }
 
-    /// Multiply-adds of the FID Inception's convolutions at 299×299 (counted layer by layer from
-    /// the network's shapes), ×2 for FLOPs.
+    /// Multiply-adds of the FID Inception's convolutions at 299×299, ×2 for FLOPs; and of the GEMMs
+    /// left when the stride-1 3×3, 5×5, 1×n and n×1 layers run through Winograd (F(4×4, 3×3),
+    /// F(4×4, 5×5), F(6, 7), F(4, 3)). Both counted layer by layer by `scripts/bench/inception_macs.py`.
     static let flopsPerImage = 2 * 5_711_168_096.0
+    static let winogradGemmFlopsPerImage = 2 * 2_744_272_736.0
 
     func validate() throws {
         guard images > 0, batchSize > 0, stream >= 0, rounds >= 1 else {
@@ -86,10 +94,12 @@ struct BenchInception: ParsableCommand {
         let sgemm = squareSgemmRate(n: 2048, repeats: 2).gflops
         report.sgemmGflops = sgemm
         report.sgemmBoundImagesPerSecond = sgemm * 1e9 / Self.flopsPerImage
+        report.winogradBoundImagesPerSecond = sgemm * 1e9 / Self.winogradGemmFlopsPerImage
         if !theirs.isEmpty {
             report.pytorchImagesPerSecond = median(theirs)
             report.pytorchThreads = blas.threads
             report.ratioToPytorch = median(ratios)
+            report.winogradBoundRatioToPytorch = report.winogradBoundImagesPerSecond! / median(theirs)
         }
         report.pytorchNote = pytorchNote
         if stages {
@@ -106,8 +116,12 @@ struct BenchInception: ParsableCommand {
             print(String(format: "GEMM bound %.2f img/s if every conv were a GEMM at sgemm 2048³'s %.1f GFLOP/s (%.1f GFLOP/image) → at %.0f%% of it",
                          report.sgemmBoundImagesPerSecond!, sgemm, Self.flopsPerImage / 1e9,
                          100 * report.imagesPerSecond / report.sgemmBoundImagesPerSecond!))
+            print(String(format: "Winograd bound %.2f img/s for the GEMMs left after Winograd (%.1f GFLOP/image) at the same rate, nothing else costing time → at %.0f%% of it",
+                         report.winogradBoundImagesPerSecond!, Self.winogradGemmFlopsPerImage / 1e9,
+                         100 * report.imagesPerSecond / report.winogradBoundImagesPerSecond!))
             if let rate = report.pytorchImagesPerSecond, let ratio = report.ratioToPytorch {
                 print(String(format: "PyTorch    %.2f img/s (median; same TorchScript network, torch-fidelity resize, %d threads)  → ratio %.2fx (median of the rounds' ratios)", rate, blas.threads, ratio))
+                print(String(format: "ceiling    %.2fx PyTorch: the Winograd bound over PyTorch's rate", report.winogradBoundRatioToPytorch!))
             } else if let note = pytorchNote {
                 print("PyTorch    not measured: \(note)")
             }
