@@ -104,18 +104,18 @@ public final class InceptionV3 {
         h = stage("Mixed_7c") { Mixed_7c(h) }
         return stage("pool3 + spatial") {
             let pool = avgPool2d(h, kernel: (8, 8), stride: (8, 8), countIncludePad: true).reshaped([n, InceptionV3.poolDimension])
-            return Output(pool: pool, spatial: InceptionV3.spatialFeatures(ChannelWindow(branch1x1.tensor, channels: branch1x1.channels.prefix(InceptionV3.spatialChannels)).copied()))
+            return Output(pool: pool, spatial: InceptionV3.spatialFeatures(branch1x1))
         }
     }
 
     /// (N, 192, 17, 17) → (N, 17·17·7): channels 0..<7, in H, W, C order.
-    static func spatialFeatures(_ map: Tensor) -> Tensor {
-        let n = map.shape[0], c = map.shape[1], hw = map.shape[2] * map.shape[3], k = spatialChannels
-        precondition(map.shape[2] == spatialSide && map.shape[3] == spatialSide && c >= k,
+    static func spatialFeatures(_ map: ChannelWindow) -> Tensor {
+        let n = map.batch, hw = map.height * map.width, k = spatialChannels
+        precondition(map.height == spatialSide && map.width == spatialSide && map.count >= k,
                      "spatial features need (N, ≥7, 17, 17), got \(map.shape)")
         let out = Tensor(uninitialized: [n, hw * k])
         for i in 0..<n {
-            let src = map.data + i * c * hw, dst = out.data + i * hw * k
+            let src = map.base + i * map.imageStride, dst = out.data + i * hw * k
             for p in 0..<hw { for ch in 0..<k { dst[p * k + ch] = src[ch * hw + p] } }
         }
         return out

@@ -25,8 +25,8 @@ public struct ChannelWindow {
     public var shape: [Int] { [batch, count, height, width] }
     /// Image 0's first window channel; image i's starts `imageStride` floats later, and its
     /// channels are consecutive H·W planes from there.
-    var base: UnsafeMutablePointer<Float> { tensor.data + channels.lowerBound * height * width }
-    var imageStride: Int { tensor.shape[1] * height * width }
+    public var base: UnsafeMutablePointer<Float> { tensor.data + channels.lowerBound * height * width }
+    public var imageStride: Int { tensor.shape[1] * height * width }
 
     /// Whether writing one window could change what the other reads: same tensor, shared channels.
     public func overlaps(_ other: ChannelWindow) -> Bool {
