@@ -71,6 +71,30 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(rankedHTML.contains("<td>DiT vs DiMR</td><td>1</td>"), "every DiT score is above every DiMR score")
     }
 
+    /// A run without distortion.json takes its rate from the comparison score whose samples file
+    /// lies in its folder (the demo's and any `report RUN… --compare` case); a score from another
+    /// folder is not taken. Rates are drawn on a 0–100% axis even when every rate is 1.
+    func testRunRateFromComparisonAndRateAxis() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-report-compare-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let dit = try makeRun("dit", in: root, withImages: false), dimr = try makeRun("dimr", in: root, withImages: false)
+        try #"{"step": 400, "distortion_rate": 1}"#.write(to: dit.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
+        var inside = score(97, 100), elsewhere = score(42, 100)
+        inside.source = dit.appendingPathComponent("samples/final.npz").path
+        elsewhere.source = root.appendingPathComponent("other/dimr-samples.npz").path
+        let comparison = DistortionComparison(labels: ["DiT", "DiMR"], scores: [inside, elsewhere])
+        XCTAssertEqual(comparison.score(ofSamplesIn: dit)?.flagged, 97)
+        XCTAssertNil(comparison.score(ofSamplesIn: dimr), "dimr's samples are not in its folder")
+        let html = renderHTMLReport(ReportInputs(runs: try [RunDirectory(dit), RunDirectory(dimr)], comparison: comparison))
+        let ditRow = try XCTUnwrap(html.components(separatedBy: "<tr><td>dit</td>").dropFirst().first?.components(separatedBy: "</tr>").first)
+        XCTAssertTrue(ditRow.contains("97% <span class=\"muted\">[94, 100]</span>"), ditRow)
+        let dimrRow = try XCTUnwrap(html.components(separatedBy: "<tr><td>dimr</td>").dropFirst().first?.components(separatedBy: "</tr>").first)
+        XCTAssertFalse(dimrRow.contains("42%"), "no score from another folder")
+        let chart = try XCTUnwrap(html.components(separatedBy: "Distortion rate vs step</text>").dropFirst().first?.components(separatedBy: "</svg>").first)
+        XCTAssertTrue(chart.contains(">0%<") && chart.contains(">100%<"), "rate axis spans 0–100%")
+        XCTAssertFalse(chart.contains(">160%<") || chart.contains(">1.6<"))
+    }
+
     /// JSON 0 and 1 stay numbers (Linux's `0 is Bool` is true), true/false are not numbers.
     func testJSONNumbersZeroAndOneAreNotBooleans() throws {
         let object = try JSONSerialization.jsonObject(with: Data(#"{"zero":0,"one":1,"half":0.5,"yes":true,"text":"1"}"#.utf8)) as! [String: Any]

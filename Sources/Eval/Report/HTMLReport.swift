@@ -47,7 +47,7 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
     html += "<h2>Training curves</h2>\n<div class=\"charts\">\n"
     let loss = inputs.runs.map { LineSeries(name: $0.label, points: $0.lossCurve) }
     html += svgLineChart(loss, title: "Training loss", xLabel: "step", yLabel: "loss", logY: loss.allSatisfy { $0.points.allSatisfy { $0.y > 0 } })
-    for (key, title, label) in [("fid", "FID vs step", "FID"), ("distortion", "Distortion rate vs step", "distortion rate")] {
+    for (key, title, label, isRate) in [("fid", "FID vs step", "FID", false), ("distortion", "Distortion rate vs step", "distortion rate", true)] {
         let series = inputs.runs.map { run in
             LineSeries(name: run.label, points: run.evaluations.compactMap { e in
                 e["final"] != nil ? nil : e["step"].flatMap { s in e[key].map { (s, $0) } }
@@ -55,7 +55,7 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
         }
         // A metric no run recorded while training gets no empty chart.
         if key != "fid" && series.allSatisfy({ $0.points.isEmpty }) { continue }
-        html += svgLineChart(series, title: title, xLabel: "step", yLabel: label)
+        html += svgLineChart(series, title: title, xLabel: "step", yLabel: label, yCovers: isRate ? [0, 1] : [], percentY: isRate)
     }
     html += "</div>\n"
 
@@ -69,7 +69,7 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
             return "<td>" + (percent ? formatNumber(v * 100, significant: 3) + "%" : formatNumber(v, significant: 5)) + "</td>"
         }
         var distortionCell = cell("distortion", percent: true)
-        if let d = run.distortion {
+        if let d = run.distortion ?? inputs.comparison?.score(ofSamplesIn: run.url) {
             distortionCell = "<td>\(formatNumber(d.distortionRate * 100, significant: 3))% <span class=\"muted\">[\(formatNumber(d.ciLow * 100, significant: 3)), \(formatNumber(d.ciHigh * 100, significant: 3))]</span></td>"
         }
         html += "<tr><td>\(escapeXML(run.label))</td>\(e["step"].map { "<td>\(Int($0))</td>" } ?? "<td class=\"muted\">–</td>")"

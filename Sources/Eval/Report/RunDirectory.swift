@@ -10,7 +10,8 @@ import TensorIO
 ///   `train.log` (lines containing `step N … loss X`);
 /// - PNG files in the folder or its `samples/` subfolder (sample grids; names with "worst" are
 ///   the most-distorted grids);
-/// - `distortion.json`: the output of `distortion score --json`.
+/// - `distortion.json`: the output of `distortion score --json`. Without it, the report takes the
+///   run's rate from a comparison whose samples file lies in the run folder.
 public struct RunDirectory {
     public var url: URL
     public var label: String
@@ -136,4 +137,15 @@ public func jsonNumber(_ value: Any) -> Double? {
     guard let number = value as? NSNumber else { return nil }
     if String(describing: type(of: value)).contains("Boolean") { return nil }  // __NSCFBoolean
     return number.doubleValue
+}
+
+extension DistortionComparison {
+    /// The score of the samples file that lies inside `folder` (a run's final samples compared
+    /// with other runs'), when exactly one does. Relative `source` paths are taken from the
+    /// current directory, as `distortion compare` read them.
+    public func score(ofSamplesIn folder: URL) -> DistortionScore? {
+        let prefix = folder.standardizedFileURL.resolvingSymlinksInPath().path + "/"
+        let inside = scores.filter { URL(fileURLWithPath: $0.source).standardizedFileURL.resolvingSymlinksInPath().path.hasPrefix(prefix) }
+        return inside.count == 1 ? inside[0] : nil
+    }
 }

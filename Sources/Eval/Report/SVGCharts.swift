@@ -79,11 +79,13 @@ public func svgBarChart(_ bars: [IntervalBar], title: String, yLabel: String, pe
 }
 
 /// A standalone SVG line chart with a legend; `logY` for quantities like loss.
+/// `yCovers`: values the y axis spans whatever the data (e.g. [0, 1] for rates, so that a run
+/// flat at 100% is drawn at the top of a 0–100% axis, not in the middle of one around 1).
 public func svgLineChart(_ series: [LineSeries], title: String, xLabel: String, yLabel: String, logY: Bool = false,
-                         width: Int = 560, height: Int = 320) -> String {
+                         yCovers: [Double] = [], percentY: Bool = false, width: Int = 560, height: Int = 320) -> String {
     let clean = series.map { s in LineSeries(name: s.name, points: s.points.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }) }
     let xs = ChartScale(covering: clean.flatMap { $0.points.map(\.x) })
-    let ys = ChartScale(covering: clean.flatMap { $0.points.map(\.y) }, logarithmic: logY)
+    let ys = ChartScale(covering: clean.flatMap { $0.points.map(\.y) } + yCovers, logarithmic: logY)
     let left = 64.0, right = 16.0, top = 40.0, bottom = 48.0
     let plotW = Double(width) - left - right, plotH = Double(height) - top - bottom
     func px(_ v: Double) -> Double { left + plotW * xs.fraction(v) }
@@ -97,7 +99,7 @@ public func svgLineChart(_ series: [LineSeries], title: String, xLabel: String, 
     """
     for t in ys.ticks {
         svg += "<line x1=\"\(f(left))\" x2=\"\(f(left + plotW))\" y1=\"\(f(py(t)))\" y2=\"\(f(py(t)))\" stroke=\"#ddd\"/>"
-        svg += "<text x=\"\(f(left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(escapeXML(ys.label(t)))</text>\n"
+        svg += "<text x=\"\(f(left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(escapeXML(ys.label(t, percent: percentY)))</text>\n"
     }
     for t in xs.ticks {
         svg += "<text x=\"\(f(px(t)))\" y=\"\(f(top + plotH + 16))\" text-anchor=\"middle\">\(escapeXML(xs.label(t)))</text>\n"

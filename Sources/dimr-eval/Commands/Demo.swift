@@ -112,12 +112,6 @@ struct Demo: ParsableCommand {
                            "--png", root.appendingPathComponent("distortion.png").path,
                            "--save-json", compareJSON.path, "--seed", "\(seed)", "--features", distortionFeatures])
         try compare.run()
-        // Each run's own score of its final samples, so the report's metrics table has the rate
-        // beside FID (the final evaluation has no distortion rate of its own).
-        let comparison = try JSONDecoder().decode(DistortionComparison.self, from: Data(contentsOf: compareJSON))
-        for (run, score) in zip(runDirs, comparison.scores) {
-            try writeAtomically(Data(try jsonString(score).utf8), to: URL(fileURLWithPath: run).appendingPathComponent("distortion.json"))
-        }
 
         // 6. One self-contained page.
         let report = root.appendingPathComponent("report.html")
