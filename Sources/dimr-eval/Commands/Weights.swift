@@ -100,17 +100,7 @@ struct Weights: ParsableCommand {
                 try loaded.exportSafetensors(to: out, metadata: ["source": located.url.lastPathComponent,
                                                                 "source_sha1": (try? sha1Hex(of: located.url)) ?? "unknown"])
             } else {
-                // bn(x) = (x − 0)/√(var + eps)·1 + b with var = 1 − eps is x + b: exact for pytorch-fid's eps 0.001
-                var dict: [(name: String, tensor: Tensor)] = []
-                for (name, _) in InceptionWeights.layerNames {
-                    let w = loaded.tensors[name + ".weight"]!, b = loaded.tensors[name + ".bias"]!
-                    let o = b.count
-                    dict += [(name + ".conv.weight", w), (name + ".bn.weight", Tensor(shape: [o], repeating: 1)),
-                             (name + ".bn.bias", b), (name + ".bn.running_mean", Tensor(zeros: [o])),
-                             (name + ".bn.running_var", Tensor(shape: [o], repeating: 1 - InceptionWeights.batchNormEpsilon))]
-                }
-                if let fc = loaded.fcWeight { dict.append(("fc.weight", fc)) }
-                if let fc = loaded.fcBias { dict.append(("fc.bias", fc)) }
+                let dict = pytorchFIDStateDict(loaded)
                 count = dict.count
                 try writeTorchStateDict(dict, to: out)
             }
@@ -119,4 +109,20 @@ struct Weights: ParsableCommand {
             print("wrote \(out.path) (\(format), \(count) tensors\(report.hasClassifier ? ", with the IS classifier" : ""))")
         }
     }
+}
+
+/// The weights as pytorch-fid's state dict (torchvision names), batch norm folded: bn(x) =
+/// (x − 0)/√(var + eps)·1 + b with var = 1 − eps is x + b, exact for pytorch-fid's eps 0.001.
+func pytorchFIDStateDict(_ loaded: InceptionWeights) -> [(name: String, tensor: Tensor)] {
+    var dict: [(name: String, tensor: Tensor)] = []
+    for (name, _) in InceptionWeights.layerNames {
+        let w = loaded.tensors[name + ".weight"]!, b = loaded.tensors[name + ".bias"]!
+        let o = b.count
+        dict += [(name + ".conv.weight", w), (name + ".bn.weight", Tensor(shape: [o], repeating: 1)),
+                 (name + ".bn.bias", b), (name + ".bn.running_mean", Tensor(zeros: [o])),
+                 (name + ".bn.running_var", Tensor(shape: [o], repeating: 1 - InceptionWeights.batchNormEpsilon))]
+    }
+    if let fc = loaded.fcWeight { dict.append(("fc.weight", fc)) }
+    if let fc = loaded.fcBias { dict.append(("fc.bias", fc)) }
+    return dict
 }
