@@ -92,7 +92,10 @@ struct BenchInception: ParsableCommand {
         var byConfiguration: [String: [Double]] = [:], ratiosByConfiguration: [String: [Double]] = [:]
         var poolDifference: Double?
         var pytorchNote: String?
-        let eagerWeights = noPytorch ? nil : try? exportPytorchFIDWeights(extractor.weights.url)
+        var eagerWeights: URL?, eagerNote: String?
+        if !noPytorch {
+            do { eagerWeights = try exportPytorchFIDWeights(extractor.weights.url) } catch { eagerNote = "could not export its weights: \(error)" }
+        }
         defer { if let eagerWeights { try? FileManager.default.removeItem(at: eagerWeights) } }
         var stageNames: [String] = [], stageSeconds: [String: Double] = [:]
         let timer: ((String, TimeInterval) -> Void)? = stages ? { name, seconds in
@@ -113,6 +116,7 @@ struct BenchInception: ParsableCommand {
                 let best = answer.rates.values.max()!
                 theirs.append(best); ratios.append(ours.last! / best)
                 poolDifference = answer.poolDifference ?? poolDifference
+                eagerNote = answer.skipped ?? eagerNote
             case .failure(let error): pytorchNote = "\(error)"
             }
         }
@@ -134,7 +138,7 @@ struct BenchInception: ParsableCommand {
             report.ratioToPytorchConfigurations = ratiosByConfiguration.mapValues(median)
             report.winogradBoundRatioToPytorch = report.winogradBoundImagesPerSecond! / median(theirs)
         }
-        report.pytorchNote = pytorchNote
+        report.pytorchNote = pytorchNote ?? eagerNote.map { "pytorch-fid channels-last not run: " + $0 }
         if stages {
             report.stages = stageNames.map { Report.Stage(name: $0, millisecondsPerImage: 1000 * stageSeconds[$0]! / Double(rounds * images)) }
         }
@@ -161,6 +165,7 @@ struct BenchInception: ParsableCommand {
                       + String(format: "; same weights, torch-fidelity resize, %d threads) → ratio %.2fx (median of the rounds' ratios to the faster)", blas.threads, ratio)
                       + (report.pytorchPoolDifference.map { String(format: "; the two agree on pool3 within %.1e", $0) } ?? ""))
                 print(String(format: "ceiling    %.2fx PyTorch: the Winograd bound over PyTorch's rate", report.winogradBoundRatioToPytorch!))
+                if let eagerNote { print("PyTorch    pytorch-fid channels-last not run (the ratio is against TorchScript only): " + eagerNote) }
             } else if let note = pytorchNote {
                 print("PyTorch    not measured: \(note)")
             }
@@ -195,7 +200,7 @@ struct BenchInception: ParsableCommand {
         return out
     }
 
-    struct PytorchAnswer: Decodable { var rates: [String: Double]; var poolDifference: Double? }
+    struct PytorchAnswer: Decodable { var rates: [String: Double]; var poolDifference: Double?; var skipped: String? }
 
     /// Runs the anchors venv's PyTorch on the same work: `images` generated 256×256 uint8 images,
     /// torch-fidelity's TF-1 bilinear to 299, (x − 128)/128, batch `batchSize`, through the
@@ -213,8 +218,13 @@ struct BenchInception: ParsableCommand {
         from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x as resize
         torch.set_num_threads(\(threads)); torch.set_flush_denormal(True)
         nets = {"torchscript": (torch.jit.load(sys.argv[1], map_location="cpu").eval(), False)}
-        if len(sys.argv) > 2:
+        answer = {}
+        try:
             import pytorch_fid.inception as fid
+        except ImportError:
+            fid = None
+            answer["skipped"] = "pytorch_fid is not installed in the anchors venv"
+        if len(sys.argv) > 2 and fid is not None:
             sd = torch.load(sys.argv[2], map_location="cpu")
             sd.setdefault("fc.weight", torch.zeros(1008, 2048)); sd.setdefault("fc.bias", torch.zeros(1008))
             fid.load_state_dict_from_url = lambda *a, **k: sd
@@ -237,7 +247,7 @@ struct BenchInception: ParsableCommand {
         for name, (net, cl) in nets.items():
             run(net, cl, x[:b])
             t0 = time.time(); run(net, cl, x); rates[name] = n / (time.time() - t0)
-        answer = {"rates": rates}
+        answer["rates"] = rates
         if len(nets) > 1:
             with torch.inference_mode():
                 a, c = [pool(net, prepare(x[:2], cl)) for net, cl in nets.values()]
