@@ -204,4 +204,15 @@ public struct DistortionComparison: Codable, Sendable {
     /// The rates cannot rank these models: all are saturated, or no pair's rates differ significantly.
     /// Then the score tests, which compare the whole distributions of p(distorted), are the ranking to read.
     public var ratesUninformative: Bool { ratesSaturated || !pairs.contains(where: \.significant) }
+
+    /// What the per-image score tests add when the rates rank nothing: how many pairs they
+    /// separate, as a sentence (nil when no pair carries a score test).
+    public var scoreRankingSummary: String? {
+        let tested = pairs.filter { $0.scoreTest != nil }
+        guard !tested.isEmpty else { return nil }
+        let separated = tested.filter { $0.scoreTest!.significant }.count
+        return separated == 0
+            ? "the Mann–Whitney tests on p(distorted) separate no pair either: these samples do not tell the models apart"
+            : "the Mann–Whitney tests on p(distorted) separate \(separated) of \(tested.count) pairs: read the ranking from them"
+    }
 }

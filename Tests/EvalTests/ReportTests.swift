@@ -67,8 +67,15 @@ final class ReportTests: XCTestCase {
                                           perImage: [(0..<100).map { 0.9 + Double($0) / 1000 }, (0..<100).map { 0.8 + Double($0) / 1000 }])
         let rankedHTML = renderHTMLReport(ReportInputs(runs: runs, comparison: ranked))
         XCTAssertTrue(rankedHTML.contains("Pairwise score ranking"))
-        XCTAssertTrue(rankedHTML.contains("the score ranking still orders the models"))
+        XCTAssertTrue(rankedHTML.contains("separate 1 of 1 pairs: read the ranking from them"))
         XCTAssertTrue(rankedHTML.contains("<td>DiT vs DiMR</td><td>1</td>"), "every DiT score is above every DiMR score")
+
+        // Identical score sets: the page must not claim the scores rank the models.
+        let tied = DistortionComparison(labels: ["DiT", "DiMR"], scores: [score(100, 100), score(100, 100)],
+                                        perImage: [[Double](repeating: 1, count: 100), [Double](repeating: 1, count: 100)])
+        let tiedHTML = renderHTMLReport(ReportInputs(runs: runs, comparison: tied))
+        XCTAssertTrue(tiedHTML.contains("separate no pair either"))
+        XCTAssertFalse(tiedHTML.contains("read the ranking from them"))
     }
 
     /// A run without distortion.json takes its rate from the comparison score whose samples file

@@ -99,8 +99,8 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
         html += "</table>\n"
         if comparison.pairs.contains(where: { $0.scoreTest != nil }) {
             html += "<h3>Pairwise score ranking (Mann–Whitney U on p(distorted), Holm-adjusted)</h3>\n"
-            if comparison.ratesUninformative {
-                html += "<p class=\"muted\">The rates are saturated or separate no pair; the score ranking still orders the models.</p>\n"
+            if comparison.ratesUninformative, let summary = comparison.scoreRankingSummary {
+                html += "<p class=\"muted\">The rates are saturated or separate no pair; \(escapeXML(summary)).</p>\n"
             }
             html += "<table><tr><th>Pair</th><th>P(a scores higher)</th><th>U</th><th>p</th><th>p (Holm)</th><th>Significant at 5%</th></tr>\n"
             for p in comparison.pairs {

@@ -298,7 +298,7 @@ extension DistortionCommand {
             if comparison.ratesUninformative {
                 let why = comparison.ratesSaturated
                     ? "every rate is at least \(percent(DistortionComparison.saturatedRate)) (saturated)" : "the rate tests separate no pair"
-                print("note: \(why), so the rates do not rank these models; read the ranking from the Mann–Whitney tests on p(distorted).")
+                print("note: \(why), so the rates do not rank these models; " + (comparison.scoreRankingSummary ?? "no per-image scores were kept to rank them otherwise") + ".")
             }
             for note in Set(scores.flatMap(\.notes)).sorted() { print("note: \(note)") }
             if let output { print("chart: \(output)") }
