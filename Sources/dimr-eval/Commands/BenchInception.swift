@@ -97,6 +97,9 @@ struct BenchInception: ParsableCommand {
             do { eagerWeights = try exportPytorchFIDWeights(extractor.weights.url) } catch { eagerNote = "could not export its weights: \(error)" }
         }
         defer { if let eagerWeights { try? FileManager.default.removeItem(at: eagerWeights) } }
+        // PyTorch's TorchScript side needs the .pt file; other weight formats fall back to the cached one.
+        let torchScriptWeights = extractor.weightsFormat == .torchScript ? extractor.weights.url
+            : WeightsLocator.cacheDirectory.appendingPathComponent("default_1.pt")
         var stageNames: [String] = [], stageSeconds: [String: Double] = [:]
         let timer: ((String, TimeInterval) -> Void)? = stages ? { name, seconds in
             if stageSeconds[name] == nil { stageNames.append(name) }
@@ -107,7 +110,7 @@ struct BenchInception: ParsableCommand {
             _ = try extractor.features(of: batch, stageTimer: timer)
             ours.append(Double(images) / Date().timeIntervalSince(start))
             guard !noPytorch, pytorchNote == nil else { continue }
-            switch pytorchRates(weights: extractor.weights.url, eagerWeights: eagerWeights, threads: blas.threads) {
+            switch pytorchRates(torchScriptWeights: torchScriptWeights, eagerWeights: eagerWeights, threads: blas.threads) {
             case .success(let answer):
                 for (name, rate) in answer.rates {
                     byConfiguration[name, default: []].append(rate)
@@ -205,14 +208,10 @@ struct BenchInception: ParsableCommand {
     /// Runs the anchors venv's PyTorch on the same work: `images` generated 256×256 uint8 images,
     /// torch-fidelity's TF-1 bilinear to 299, (x − 128)/128, batch `batchSize`, through the
     /// TorchScript network and (given `eagerWeights`) pytorch-fid's eager model in channels-last.
-    private func pytorchRates(weights: URL, eagerWeights: URL?, threads: Int) -> Result<PytorchAnswer, BenchError> {
+    private func pytorchRates(torchScriptWeights: URL, eagerWeights: URL?, threads: Int) -> Result<PytorchAnswer, BenchError> {
         let anchors = ProcessInfo.processInfo.environment["ANCHORS"] ?? "/tmp/anchors"
         let python = anchors + "/bin/python"
         guard FileManager.default.isExecutableFile(atPath: python) else { return .failure(BenchError("no anchors venv at \(anchors) (set ANCHORS)")) }
-        var tsWeights = weights.path
-        if (try? InceptionWeights.load(weights).format) != .torchScript {
-            tsWeights = WeightsLocator.cacheDirectory.appendingPathComponent("default_1.pt").path
-        }
         let script = """
         import sys, time, json, torch, numpy as np
         from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x as resize
@@ -256,7 +255,7 @@ struct BenchInception: ParsableCommand {
         """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-W", "ignore", "-c", script, tsWeights] + (eagerWeights.map { [$0.path] } ?? [])
+        process.arguments = ["-W", "ignore", "-c", script, torchScriptWeights.path] + (eagerWeights.map { [$0.path] } ?? [])
         var env = ProcessInfo.processInfo.environment
         env["OMP_NUM_THREADS"] = String(threads)
         process.environment = env
