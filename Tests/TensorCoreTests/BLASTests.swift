@@ -53,4 +53,27 @@ final class BLASTests: XCTestCase {
         }
         XCTAssertTrue(zip(w, w.dropFirst()).allSatisfy { $0 <= $1 }, "eigenvalues ascending")
     }
+
+    /// The recorder sees every sgemm a kernel makes, from any worker thread: a strided conv2d's
+    /// calls add up to its direct multiply-adds, a linear layer's one call has its shape, and calls
+    /// after the recording are not kept. The replay runs the recorded calls and takes time.
+    func testRecordsAndReplaysSgemmCalls() throws {
+        let x = randomTensor([3, 5, 13, 11], seed: 1), w = randomTensor([6, 5, 3, 3], seed: 2)
+        let (y, convCalls) = BLAS.recordingSgemmCalls { conv2d(x, weight: w, bias: nil, stride: (2, 2)) }
+        XCTAssertEqual(y.shape, [3, 6, 6, 5])
+        XCTAssertFalse(convCalls.isEmpty)
+        let directFlops: Double = 2 * 3 * 6 * (5 * 9) * (6 * 5)   // 2 · N · O · (C · KH · KW) · (OH · OW)
+        XCTAssertEqual(convCalls.map(\.flops).reduce(0, +), directFlops, "conv2d's GEMMs cover its multiply-adds")
+        XCTAssertTrue(convCalls.allSatisfy { $0.m == 6 && $0.k == 45 })
+
+        let (_, calls) = BLAS.recordingSgemmCalls { linear(randomTensor([4, 7], seed: 3), weight: randomTensor([9, 7], seed: 4), bias: nil) }
+        XCTAssertEqual(calls, [SgemmCall(transB: true, m: 4, n: 9, k: 7, lda: 7, ldb: 7, ldc: 9)])
+
+        _ = conv2d(x, weight: w, bias: nil)
+        let (_, none) = BLAS.recordingSgemmCalls { () }
+        XCTAssertEqual(none, [], "a call made outside the recording was kept")
+        let seconds = BLAS.replaySgemmCalls(convCalls)
+        XCTAssertTrue(seconds > 0 && seconds.isFinite)
+        XCTAssertEqual(BLAS.replaySgemmCalls([]), 0)
+    }
 }
