@@ -30,6 +30,10 @@ extension BLAS {
         }
     }
 
+    /// How many calls the recording in progress holds so far (0 when none is): read it between
+    /// stages to cut the recording into the stages' calls.
+    public static var recordedSgemmCallCount: Int { SgemmRecorder.count }
+
     /// Seconds to run `calls` with nothing else: spread round-robin over the cores, each core's
     /// share through one-threaded OpenBLAS (as the convolution kernels issue them), the operands
     /// in one buffer each sized for the largest call. The operands stay warm in cache between
@@ -81,6 +85,11 @@ enum SgemmRecorder {
         let recorded = calls
         calls = []
         return recorded
+    }
+
+    static var count: Int {
+        lock.lock(); defer { lock.unlock() }
+        return calls.count
     }
 
     @usableFromInline

@@ -75,7 +75,12 @@ struct BenchInception: ParsableCommand {
         var gemmFloorRatioToPytorch: Double?
         /// --stages: milliseconds per image of each stage, in network order
         var stages: [Stage]?
-        struct Stage: Codable { var name: String; var millisecondsPerImage: Double }
+        struct Stage: Codable {
+            var name: String
+            var millisecondsPerImage: Double
+            /// The stage's own sgemm calls replayed alone (see `gemmFloorImagesPerSecond`).
+            var gemmFloorMillisecondsPerImage: Double?
+        }
     }
 
     /// Multiply-adds of the FID Inception's convolutions at 299×299, ×2 for FLOPs; and of the GEMMs
@@ -96,7 +101,11 @@ struct BenchInception: ParsableCommand {
         let batch = (0..<images).map { syntheticImage(seed: UInt64($0), size: 256) }
         let firstBatch = Array(batch.prefix(min(batchSize, images)))
         _ = try extractor.features(of: firstBatch)   // warm-up: page faults, workspaces
-        let gemmCalls = try BLAS.recordingSgemmCalls { try extractor.features(of: firstBatch) }.calls
+        // The stages' boundaries in the recording: (stage, calls recorded by its end).
+        var callsByStageEnd: [(name: String, end: Int)] = []
+        let gemmCalls = try BLAS.recordingSgemmCalls {
+            try extractor.features(of: firstBatch, stageTimer: { name, _ in callsByStageEnd.append((name, BLAS.recordedSgemmCallCount)) })
+        }.calls
         // Rounds alternate the two sides, so a slow spell of the shared host hits both.
         var ours: [Double] = [], theirs: [Double] = [], ratios: [Double] = []
         var byConfiguration: [String: [Double]] = [:], ratiosByConfiguration: [String: [Double]] = [:]
@@ -158,7 +167,16 @@ struct BenchInception: ParsableCommand {
         }
         report.pytorchNote = pytorchNote ?? eagerNote.map { "pytorch-fid channels-last not run: " + $0 }
         if stages {
-            report.stages = stageNames.map { Report.Stage(name: $0, millisecondsPerImage: 1000 * stageSeconds[$0]! / Double(rounds * images)) }
+            var floorByStage: [String: Double] = [:], start = 0
+            for (name, end) in callsByStageEnd {
+                let calls = Array(gemmCalls[start..<end])
+                floorByStage[name] = 1000 * (0..<3).map { _ in BLAS.replaySgemmCalls(calls) }.min()! / Double(firstBatch.count)
+                start = end
+            }
+            report.stages = stageNames.map {
+                Report.Stage(name: $0, millisecondsPerImage: 1000 * stageSeconds[$0]! / Double(rounds * images),
+                             gemmFloorMillisecondsPerImage: floorByStage[$0])
+            }
         }
         if !json {
             print(blas.line)
@@ -195,11 +213,18 @@ struct BenchInception: ParsableCommand {
             }
             if let rows = report.stages {
                 let total = rows.map(\.millisecondsPerImage).reduce(0, +)
-                print("stage                        ms/image   share")
+                // The GEMM floor column is the stage's sgemm calls replayed alone; "rest" is
+                // everything else the stage does (transforms, im2col, pooling, copies).
+                print("stage                        ms/image   share   GEMM floor    rest")
                 for row in rows {
+                    let floor = row.gemmFloorMillisecondsPerImage ?? 0
                     print(row.name.padding(toLength: 28, withPad: " ", startingAt: 0)
-                          + String(format: "%9.2f   %4.1f%%", row.millisecondsPerImage, 100 * row.millisecondsPerImage / total))
+                          + String(format: "%9.2f   %4.1f%%   %10.2f %7.2f", row.millisecondsPerImage,
+                                   100 * row.millisecondsPerImage / total, floor, row.millisecondsPerImage - floor))
                 }
+                let floorTotal = rows.compactMap(\.gemmFloorMillisecondsPerImage).reduce(0, +)
+                print("total".padding(toLength: 28, withPad: " ", startingAt: 0)
+                      + String(format: "%9.2f           %10.2f %7.2f", total, floorTotal, total - floorTotal))
             }
         }
 
