@@ -64,6 +64,7 @@ final class ConvTests: XCTestCase {
             ([2, 2, 6, 7], 3, Padding2D(top: 2, bottom: 0, left: 0, right: 3)), // asymmetric, pad ≥ kernel/2
             ([1, 32, 21, 19], 24, .zero),                                    // Conv2d_2a-like channel counts
             ([4, 64, 17, 17], 96, .same(1, 1)),                               // Mixed_5b-like, several images per chunk
+            ([2, 8, 75, 30], 8, .same(1, 1)),                                // few channels: 128-tile chunks, 4 of them, the last short
             ([2, 1, 3, 3], 2, .zero),                                        // one output pixel
         ]
         for (i, t) in cases.enumerated() {
@@ -125,6 +126,7 @@ final class ConvTests: XCTestCase {
             ([2, 4, 13, 11], 5, 3, .zero, 6),                  // VALID, ragged edges
             ([2, 5, 35, 35], 7, 5, .same(2, 2), 4),            // F(4x4, 5x5), Mixed_5b's branch5x5_2
             ([1, 48, 35, 35], 16, 5, .same(2, 2), 4),
+            ([3, 5, 35, 35], 7, 5, .same(2, 2), 4),            // two 128-tile chunks, the second short
             ([3, 3, 9, 14], 4, 5, Padding2D(top: 0, bottom: 3, left: 2, right: 1), 4),
             ([2, 6, 8, 8], 5, 3, .same(1, 1), 4),              // F(4x4, 3x3) through the generic path
             ([1, 2, 6, 7], 3, 2, .zero, 3),

@@ -88,7 +88,7 @@ public func winogradConv2D(_ input: ChannelWindow, filter: Winograd2DFilter, bia
     let paddedWidth = m * tw + r - 1                     // input columns the tiles of one row read
     let rowWidth = m * tw + 8                            // an output row, with room for a full vector store
     let totalRows = n * th
-    let (rowsPerChunk, chunks) = winogradChunking(tileRows: totalRows, tilesPerRow: tw)
+    let (rowsPerChunk, chunks) = winogradChunking(tileRows: totalRows, tilesPerRow: tw, channels: c + o)
 
     // Bᵀ and Aᵀ as Float: scalar rows for the elementwise passes, and columns as 8-lane vectors
     // (lane ξ of Bᵀ, lane q of Aᵀ) for the per-tile passes.

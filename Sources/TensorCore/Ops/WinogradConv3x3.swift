@@ -90,7 +90,7 @@ public func winogradConv3x3(_ input: ChannelWindow, filter: Winograd3x3Filter, b
     let paddedWidth = 4 * tw + 2                      // input columns the tiles of one row read
     let totalRows = n * th                            // tile rows of the whole batch
 
-    let (rowsPerChunk, chunks) = winogradChunking(tileRows: totalRows, tilesPerRow: tw)
+    let (rowsPerChunk, chunks) = winogradChunking(tileRows: totalRows, tilesPerRow: tw, channels: c + o)
 
     let xs = input.base, xStride = input.imageStride, ys = output.base, yStride = output.imageStride, us = filter.transformed.data, bs = bias?.data
     withSingleThreadedBLAS {
