@@ -45,12 +45,9 @@ extension BLAS {
         let cSize = calls.map { $0.m * $0.ldc }.max()!
         let workers = max(1, coreCount)
         // Small normal values: zeros could take shortcuts, denormals slow paths.
-        func filled(_ count: Int) -> Tensor {
-            let t = Tensor(zeros: [count])
-            t.data.update(repeating: 0.01, count: count)
-            return t
+        let buffers = (0..<workers).map { _ in
+            (a: Tensor(shape: [aSize], repeating: 0.01), b: Tensor(shape: [bSize], repeating: 0.01), c: Tensor(zeros: [cSize]))
         }
-        let buffers = (0..<workers).map { _ in (a: filled(aSize), b: filled(bSize), c: Tensor(zeros: [cSize])) }
         let start = Date()
         withSingleThreadedBLAS {
             parallelFor(workers) { worker in
