@@ -37,10 +37,22 @@ public final class ParameterStore {
     private var byName: [String: Parameter] = [:]
     public let seed: UInt64
 
-    public init(seed: UInt64) { self.seed = seed }
+    /// Another store's tensors, by name: a replica's parameters take their values from it.
+    private let shared: ParameterStore?
+
+    public init(seed: UInt64) { self.seed = seed; shared = nil }
+
+    /// A store whose parameters are new variables (own gradients) over `other`'s value tensors.
+    public init(sharingValuesOf other: ParameterStore) { seed = other.seed; shared = other }
 
     public func make(_ name: String, _ shape: [Int], _ initializer: Initializer, decays: Bool) -> Variable {
         precondition(byName[name] == nil, "parameter \(name) declared twice")
+        if let shared {
+            guard let source = shared[name], source.value.shape == shape else {
+                preconditionFailure("replica parameter \(name) \(shape) has no twin in the shared store")
+            }
+            return register(Parameter(name: name, variable: Variable(source.value, requiresGrad: true), decays: decays))
+        }
         let t = Tensor(zeros: shape)
         var rng = SplitMix64(seed: seed, stream: name)
         switch initializer {
@@ -60,9 +72,12 @@ public final class ParameterStore {
             let a = 1 / Double(max(fanIn, 1)).squareRoot()
             for i in 0..<t.count { t.data[i] = Float((rng.uniform() * 2 - 1) * a) }
         }
-        let p = Parameter(name: name, variable: Variable(t, requiresGrad: true), decays: decays)
+        return register(Parameter(name: name, variable: Variable(t, requiresGrad: true), decays: decays))
+    }
+
+    private func register(_ p: Parameter) -> Variable {
         all.append(p)
-        byName[name] = p
+        byName[p.name] = p
         return p.variable
     }
 

@@ -40,10 +40,10 @@ public final class Tensor: @unchecked Sendable {
         data.update(repeating: value, count: count)
     }
 
-    private init(view parent: Tensor, shape: [Int]) {
+    private init(view parent: Tensor, offset: Int = 0, shape: [Int]) {
         self.shape = shape
         self.count = shape.reduce(1, *)
-        self.data = parent.data
+        self.data = parent.data + offset
         self.owner = parent.owner ?? parent
     }
 
@@ -59,6 +59,13 @@ public final class Tensor: @unchecked Sendable {
         }
         precondition(resolved.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
         return Tensor(view: self, shape: resolved)
+    }
+
+    /// The entries `range` of the first axis, sharing storage (a batch cut into shards).
+    public func rows(_ range: Range<Int>) -> Tensor {
+        precondition(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0], "rows \(range) of a tensor of shape \(shape)")
+        let per = shape[0] == 0 ? 0 : count / shape[0]
+        return Tensor(view: self, offset: range.lowerBound * per, shape: [range.count] + shape.dropFirst())
     }
 
     public func copy() -> Tensor {

@@ -157,3 +157,35 @@ final class OracleDenoiser: DenoisingModel {
         return [Variable(out)]
     }
 }
+
+/// The data-parallel step (one shard of the batch per core, each on its own model replica)
+/// computes the gradient of the whole batch's loss.
+final class ShardedGradientTests: XCTestCase {
+    func testTwoShardsGiveTheGradientsOfOne() throws {
+        for arch in Architecture.allCases {
+            for prediction in Prediction.allCases {
+                var modelConfig = ModelTests.smallConfig(arch)
+                modelConfig.prediction = prediction
+                var config = TrainConfig()
+                config.seed = 3; config.batchSize = 5; config.evalEvery = 0
+                config.lossWeighting = .minSNR(gamma: 5); config.timeSampling = .logitNormal(mean: 0, std: 1)
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-shards-\(UUID().uuidString)")
+                let trainer = try Trainer(model: try makeModel(modelConfig, seed: 3), data: EmbeddedTrainingData(seed: 3, size: 8),
+                                          config: config, runFolder: folder)
+                let batch = trainer.nextBatch()
+                let (oneLoss, _) = trainer.computeGradients(batch, shards: 1)
+                let one = trainer.model.parameters.all.map { $0.variable.grad?.array ?? [] }
+                let (twoLoss, _) = trainer.computeGradients(batch, shards: 2)
+                XCTAssertEqual(oneLoss, twoLoss, accuracy: 1e-5 * max(1, abs(oneLoss)), "\(arch) \(prediction): loss")
+                for (p, g1) in zip(trainer.model.parameters.all, one) {
+                    let g2 = p.variable.grad?.array ?? []
+                    XCTAssertEqual(g1.count, g2.count, "\(arch) \(prediction): \(p.name) gradient missing on one side")
+                    let scale = max(g1.map { abs($0) }.max() ?? 0, 1e-6)
+                    for (a, b) in zip(g1, g2) {
+                        XCTAssertEqual(a, b, accuracy: 1e-4 * scale, "\(arch) \(prediction): \(p.name)")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -212,11 +212,12 @@ extension Tape {
 
     // MARK: losses
 
-    /// weight · mean((prediction − target)²); the target is a constant.
-    public func mse(_ prediction: Variable, target: Tensor, weight: Float = 1) -> Variable {
-        let loss = Tensor(shape: [1], values: [weight * mseLoss(prediction.value, target)])
+    /// weight · mean((prediction − target)²); the target is a constant. With `sampleWeights`
+    /// (one per leading index) each sample's squared errors are scaled by its weight first.
+    public func mse(_ prediction: Variable, target: Tensor, weight: Float = 1, sampleWeights: [Float]? = nil) -> Variable {
+        let loss = Tensor(shape: [1], values: [weight * mseLoss(prediction.value, target, sampleWeights: sampleWeights)])
         return output(loss, inputs: [prediction]) { g in
-            prediction.accumulate(mseLossBackward(prediction.value, target, weight: weight * g.data[0]))
+            prediction.accumulate(mseLossBackward(prediction.value, target, weight: weight * g.data[0], sampleWeights: sampleWeights))
         }
     }
 

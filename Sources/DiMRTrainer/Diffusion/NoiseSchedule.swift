@@ -30,6 +30,9 @@ public struct NoiseSchedule: Codable, Equatable, Sendable {
 
     public var steps: Int { betas.count }
 
+    /// ᾱ_n / (1 − ᾱ_n)
+    public func signalToNoise(_ n: Int) -> Double { alphasCumprod[n] / (1 - alphasCumprod[n]) }
+
     /// x_n = √ᾱ_n·x_0 + √(1−ᾱ_n)·ε, in place over one sample's values.
     public func addNoise(_ x0: UnsafeMutablePointer<Float>, noise: UnsafePointer<Float>, count: Int, step n: Int) {
         let a = Float(alphasCumprod[n].squareRoot()), s = Float((1 - alphasCumprod[n]).squareRoot())

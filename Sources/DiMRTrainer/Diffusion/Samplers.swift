@@ -52,7 +52,9 @@ public func generateSamples(model: DenoisingModel, schedule: NoiseSchedule, labe
     var rngs = (0..<b).map { SplitMix64(seed: seed, stream: "sample \(firstIndex + $0)") }
     let x = Tensor(uninitialized: [b, c.channels, c.imageSize, c.imageSize])
     for i in 0..<b { rngs[i].fillNormal(x.data + i * per, count: per) }
-    let eps = { (x: Tensor, tau: Float) in guidedNoisePrediction(model, x, tau: tau, labels: labels, guidance: options.guidance) }
+    let eps = { (x: Tensor, tau: Float, alpha: Float, sigma: Float) in
+        guidedNoisePrediction(model, x, tau: tau, alpha: alpha, sigma: sigma, labels: labels, guidance: options.guidance)
+    }
     switch options.sampler {
     case .ddpm, .ddim:
         return discreteSampler(x, schedule: schedule, options: options, rngs: &rngs, eps: eps)
@@ -62,27 +64,33 @@ public func generateSamples(model: DenoisingModel, schedule: NoiseSchedule, labe
     }
 }
 
-/// ε̂ for a batch at one model time, with classifier-free guidance when w ≠ 1 (conditional and
-/// unconditional halves run as one batch of 2B). Uses the finest prediction of multi-branch models.
-func guidedNoisePrediction(_ model: DenoisingModel, _ x: Tensor, tau: Float, labels: [Int], guidance: Guidance) -> Tensor {
+/// ε̂ for a batch at one model time (x = α·x₀ + σ·ε), with classifier-free guidance when w ≠ 1
+/// (conditional and unconditional halves run as one batch of 2B). Uses the finest prediction of
+/// multi-branch models; an x₀- or v-predicting model's output is turned into the ε it implies
+/// (an affine map of the output, so guiding before or after it is the same).
+func guidedNoisePrediction(_ model: DenoisingModel, _ x: Tensor, tau: Float, alpha: Float, sigma: Float, labels: [Int],
+                           guidance: Guidance) -> Tensor {
     let tape = Tape(recording: false)
     let w = guidance.scale(atModelTime: tau)
     let b = labels.count
+    let out: Tensor
     if w == 1 {
-        return model.predict(Variable(x), times: [Float](repeating: tau, count: b), labels: labels, tape: tape).last!.value
+        out = model.predict(Variable(x), times: [Float](repeating: tau, count: b), labels: labels, tape: tape).last!.value
+    } else {
+        let both = concat([x, x], axis: 0)
+        let null = [Int](repeating: model.config.numClasses, count: b)
+        let e = model.predict(Variable(both), times: [Float](repeating: tau, count: 2 * b), labels: labels + null, tape: tape).last!.value
+        let half = e.count / 2
+        out = Tensor(uninitialized: x.shape)
+        for i in 0..<half { out.data[i] = e.data[half + i] + w * (e.data[i] - e.data[half + i]) }
     }
-    let both = concat([x, x], axis: 0)
-    let null = [Int](repeating: model.config.numClasses, count: b)
-    let e = model.predict(Variable(both), times: [Float](repeating: tau, count: 2 * b), labels: labels + null, tape: tape).last!.value
-    let half = e.count / 2
-    let out = Tensor(uninitialized: x.shape)
-    for i in 0..<half { out.data[i] = e.data[half + i] + w * (e.data[i] - e.data[half + i]) }
+    model.config.target.toEpsilon(out.data, x: x.data, alpha: alpha, sigma: sigma, count: out.count)
     return out
 }
 
 /// DDPM (ancestral) and DDIM (η = 0) on S evenly spaced timesteps of the N-step chain.
 private func discreteSampler(_ xT: Tensor, schedule: NoiseSchedule, options: SamplingOptions, rngs: inout [SplitMix64],
-                             eps: (Tensor, Float) -> Tensor) -> Tensor {
+                             eps: (Tensor, Float, Float, Float) -> Tensor) -> Tensor {
     let n = schedule.steps, s = max(1, min(options.steps, n))
     let timesteps = (0..<s).map { s == 1 ? n - 1 : Int((Double($0) * Double(n - 1) / Double(s - 1)).rounded()) }
     var x = xT
@@ -90,7 +98,7 @@ private func discreteSampler(_ xT: Tensor, schedule: NoiseSchedule, options: Sam
     for k in stride(from: s - 1, through: 0, by: -1) {
         let step = timesteps[k]
         let aT = schedule.alphasCumprod[step], aPrev = k > 0 ? schedule.alphasCumprod[timesteps[k - 1]] : 1
-        let e = eps(x, Float(step))
+        let e = eps(x, Float(step), Float(aT.squareRoot()), Float((1 - aT).squareRoot()))
         let next = Tensor(uninitialized: x.shape)
         let beta = 1 - aT / aPrev
         let variance = beta * (1 - aPrev) / (1 - aT)
@@ -122,14 +130,14 @@ private func discreteSampler(_ xT: Tensor, schedule: NoiseSchedule, options: Sam
 /// [−1, 1] (DPM-Solver's thresholding for pixel-space models): at t ≈ 1, x₀ = (x − σε)/α divides
 /// by α ≈ 0.006, and an unclipped error in ε there is carried, ×160, through the multistep history.
 private func dpmSolverPlusPlus(_ xT: Tensor, schedule: NoiseSchedule, steps: Int, order: Int, clipDenoised: Bool,
-                               eps: (Tensor, Float) -> Tensor) -> Tensor {
+                               eps: (Tensor, Float, Float, Float) -> Tensor) -> Tensor {
     let tEnd = 1 / Double(schedule.steps)
     let ts = (0...steps).map { 1 - Double($0) * (1 - tEnd) / Double(steps) }
     let order = max(1, min(order, 3))
     var x = xT
     func dataPrediction(_ x: Tensor, _ t: Double) -> Tensor {
-        let e = eps(x, schedule.modelTime(t))
         let a = Float(Foundation.exp(schedule.logAlpha(t))), s = Float(schedule.sigma(t))
+        let e = eps(x, schedule.modelTime(t), a, s)
         let x0 = Tensor(uninitialized: x.shape)
         for i in 0..<x.count {
             let v = (x.data[i] - s * e.data[i]) / a

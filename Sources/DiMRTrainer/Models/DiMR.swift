@@ -49,9 +49,8 @@ final class DiMR: DenoisingModel {
     let parameters: ParameterStore
     private let branches: [DiMRBranch]
 
-    init(_ config: ModelConfig, seed: UInt64) {
+    init(_ config: ModelConfig, store: ParameterStore) {
         self.config = config
-        let store = ParameterStore(seed: seed)
         parameters = store
         let m = config.dimr!
         var built: [DiMRBranch] = []

@@ -32,9 +32,9 @@ final class DiT: DenoisingModel {
 
     static let frequencyDim = 256
 
-    init(_ config: ModelConfig, seed: UInt64) {
+    init(_ config: ModelConfig, store: ParameterStore) {
         self.config = config
-        let s = ParameterStore(seed: seed)
+        let s = store
         parameters = s
         let c = config.dit!
         self.c = c

@@ -13,7 +13,8 @@ public protocol DenoisingModel: AnyObject {
 
     /// x: (B, C, H, W) noisy images; times: B continuous timestep indices in [0, 999];
     /// labels: B classes in 0...numClasses, where numClasses means "no class" (classifier-free guidance).
-    /// → ε predictions, coarsest first, finest (full resolution) last; one per branch for DiMR.
+    /// → predictions of `config.target` (ε, x₀ or v), coarsest first, finest (full resolution)
+    /// last; one per branch for DiMR.
     func predict(_ x: Variable, times: [Float], labels: [Int], tape: Tape) -> [Variable]
 }
 
@@ -27,6 +28,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var dimr: DiMRConfig?
     public var dit: DiTConfig?
     public var uvit: UViTConfig?
+    /// what the network outputs (nil in checkpoints made before the choice existed: ε)
+    public var prediction: Prediction?
+
+    public var target: Prediction { prediction ?? .epsilon }
 
     /// Weight of each prediction's term in the loss, coarsest first (one 1 for single-output models).
     public var lossWeights: [Float] { dimr?.lossWeights ?? [1] }
@@ -82,9 +87,20 @@ func validate(_ c: ModelConfig) throws {
 /// Builds the model a config describes, parameters initialised from `seed`.
 public func makeModel(_ config: ModelConfig, seed: UInt64) throws -> DenoisingModel {
     try validate(config)
+    return build(config, ParameterStore(seed: seed))
+}
+
+/// A second instance of `model` that computes with the same parameter values (shared storage:
+/// an update of one is seen by both) but collects its own gradients, so that two halves of a
+/// batch can run forward and backward on two cores at once (see `Trainer`).
+public func makeReplica(of model: DenoisingModel) -> DenoisingModel {
+    build(model.config, ParameterStore(sharingValuesOf: model.parameters))
+}
+
+private func build(_ config: ModelConfig, _ store: ParameterStore) -> DenoisingModel {
     switch config.architecture {
-    case .dimr: return DiMR(config, seed: seed)
-    case .dit: return DiT(config, seed: seed)
-    case .uvit: return UViT(config, seed: seed)
+    case .dimr: return DiMR(config, store: store)
+    case .dit: return DiT(config, store: store)
+    case .uvit: return UViT(config, store: store)
     }
 }

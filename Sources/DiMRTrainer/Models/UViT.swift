@@ -32,9 +32,9 @@ final class UViT: DenoisingModel {
     private let decoder: Dense
     private let finalWeight: Variable, finalBias: Variable
 
-    init(_ config: ModelConfig, seed: UInt64) {
+    init(_ config: ModelConfig, store: ParameterStore) {
         self.config = config
-        let s = ParameterStore(seed: seed)
+        let s = store
         parameters = s
         let c = config.uvit!
         self.c = c

@@ -14,12 +14,23 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     public var warmupSteps: Int = 100
     /// rescale the whole gradient when its global L2 norm exceeds this (0: off)
     public var gradientClip: Float = 1.0
+    /// what happens after warm-up (nil: the rate stays constant, as in the papers' long runs)
+    public var decay: LearningRateDecay? = nil
 
     public init() {}
 
     public func learningRate(atStep step: Int) -> Float {
-        warmupSteps > 0 ? learningRate * min(1, Float(step + 1) / Float(warmupSteps)) : learningRate
+        let warm = warmupSteps > 0 ? min(1, Float(step + 1) / Float(warmupSteps)) : 1
+        guard case .cosine(let end, let floor) = decay, end > warmupSteps, step >= warmupSteps else { return learningRate * warm }
+        let progress = min(1, Float(step - warmupSteps) / Float(end - warmupSteps))
+        return learningRate * (floor + (1 - floor) * 0.5 * (1 + cosf(Float.pi * progress)))
     }
+}
+
+/// The learning rate after warm-up.
+public enum LearningRateDecay: Codable, Equatable, Sendable {
+    /// a half cosine from lr down to lr·floor, reached at step `steps` and held after it
+    case cosine(steps: Int, floor: Float)
 }
 
 /// AdamW (Loshchilov & Hutter 2019) as torch.optim.AdamW computes it:

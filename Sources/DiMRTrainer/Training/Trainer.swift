@@ -12,12 +12,19 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// probability of replacing a label by "no class" (classifier-free guidance training)
     public var labelDropout: Float = 0.1
     public var schedule: NoiseSchedule.Kind = .linear
+    /// which timesteps training looks at (nil in runs made before it existed: uniform)
+    public var timeSampling: TimeSampling? = nil
+    /// extra per-image loss weight (nil: none)
+    public var lossWeighting: LossWeighting? = nil
     /// write a checkpoint, sample and score every this many steps (0: only at the end)
     public var evalEvery = 500
     /// samples drawn for each evaluation
     public var evalSamples = 256
     public var evalSampling = SamplingOptions(sampler: .dpmSolver, steps: 10, order: 2)
     public var keepCheckpoints = 3
+
+    /// The network's target in new runs (stored in ModelConfig.prediction, which the samplers read).
+    public static let recipePrediction: Prediction = .epsilon
 
     public init() {}
 }
@@ -48,6 +55,15 @@ public struct EvaluationRequest {
 /// the CLI supplies this, so DiMRTrainer never depends on the metrics code.
 public typealias EvaluationHook = (EvaluationRequest) throws -> [String: Double]
 
+/// A training batch after noising (`Trainer.nextBatch`): x_t, x₀, ε, the target of the loss, and
+/// per image its label (after dropout), timestep, α, σ and extra loss weight.
+public struct NoisedBatch {
+    public let noisy: Tensor, data: Tensor, noise: Tensor, target: Tensor
+    public let labels: [Int], steps: [Int]
+    public let alphas: [Float], sigmas: [Float]
+    public let sampleWeights: [Float]?
+}
+
 /// The training loop: data → noising → model → (multi-scale) ε loss → backward → clip → AdamW →
 /// EMA; checkpoints, samples and scores on a schedule.
 public final class Trainer {
@@ -61,6 +77,8 @@ public final class Trainer {
     public private(set) var step = 0
     public private(set) var dataPosition = 0
     private var rng: SplitMix64
+    /// The model, then its replicas (`makeReplica`), one per shard of a batch; made when first needed.
+    private lazy var replicas: [DenoisingModel] = [model]
 
     public init(model: DenoisingModel, data: TrainingData, config: TrainConfig, runFolder: URL) throws {
         guard data.imageSize == model.config.imageSize, data.numClasses <= model.config.numClasses else {
@@ -98,33 +116,85 @@ public final class Trainer {
     /// One optimisation step on the next batch. Returns the loss and its terms.
     @discardableResult
     public func trainStep() -> (loss: Float, terms: [Float], gradientNorm: Float) {
-        let b = config.batchSize, c = model.config
-        var (x, labels) = data.batch(at: dataPosition, count: b)
-        dataPosition += b
-        // Randomness, always drawn in this order: label dropout, timesteps, noise.
-        labels = labels.map { rng.uniform() < Double(config.labelDropout) ? c.numClasses : $0 }
-        let steps = (0..<b).map { _ in rng.below(schedule.steps) }
-        let noise = Tensor(uninitialized: x.shape)
-        rng.fillNormal(noise.data, count: noise.count)
-        let per = x.count / b
-        for i in 0..<b { schedule.addNoise(x.data + i * per, noise: noise.data + i * per, count: per, step: steps[i]) }
-
-        let tape = Tape()
-        let predictions = model.predict(Variable(x), times: steps.map(Float.init), labels: labels, tape: tape)
-        var terms: [Variable] = [], raw: [Float] = []
-        for (prediction, weight) in zip(predictions, c.lossWeights) {
-            let target = multiScaleTarget(noise, size: prediction.shape[3])
-            let term = tape.mse(prediction, target: target, weight: weight)
-            terms.append(term)
-            raw.append(term.value.data[0] / weight)
-        }
-        let loss = terms.count == 1 ? terms[0] : tape.sum(terms)
-        model.parameters.zeroGrads()
-        tape.backward(from: loss)
+        let batch = nextBatch()
+        let (loss, raw) = computeGradients(batch, shards: coresForWorkers)
         let norm = optimizer.update(model.parameters)
         step += 1
         ema.update(model.parameters, step: step)
-        return (loss.value.data[0], raw, norm)
+        return (loss, raw, norm)
+    }
+
+    /// The next batch, noised: images at their timesteps, with the targets of the loss.
+    /// Randomness is always drawn in this order: label dropout, timesteps, noise.
+    public func nextBatch() -> NoisedBatch {
+        let b = config.batchSize, c = model.config
+        var (x, labels) = data.batch(at: dataPosition, count: b)
+        dataPosition += b
+        labels = labels.map { rng.uniform() < Double(config.labelDropout) ? c.numClasses : $0 }
+        let sampling = config.timeSampling ?? .uniform
+        let steps = (0..<b).map { _ in sampling.draw(&rng, steps: schedule.steps) }
+        let noise = Tensor(uninitialized: x.shape)
+        rng.fillNormal(noise.data, count: noise.count)
+        let per = x.count / b
+        let alphas = steps.map { Float(schedule.alphasCumprod[$0].squareRoot()) }
+        let sigmas = steps.map { Float((1 - schedule.alphasCumprod[$0]).squareRoot()) }
+        let prediction = c.target
+        // The full-resolution target, before x becomes x_t in place.
+        let target = Tensor(uninitialized: x.shape)
+        for i in 0..<b {
+            prediction.target(data: x.data + i * per, noise: noise.data + i * per, alpha: alphas[i], sigma: sigmas[i],
+                              count: per, into: target.data + i * per)
+        }
+        let x0 = prediction == .epsilon ? x : x.copy()
+        for i in 0..<b { schedule.addNoise(x.data + i * per, noise: noise.data + i * per, count: per, step: steps[i]) }
+        let weighting = config.lossWeighting ?? .constant
+        let weights = weighting == .constant ? nil
+            : steps.map { Float(weighting.factor(snr: schedule.signalToNoise($0), prediction: prediction)) }
+        return NoisedBatch(noisy: x, data: x0, noise: noise, target: target, labels: labels, steps: steps,
+                           alphas: alphas, sigmas: sigmas, sampleWeights: weights)
+    }
+
+    /// Forward and backward of the batch's loss, leaving its gradients on the model's parameters;
+    /// → the loss and its terms (each prediction's MSE before the loss weights).
+    ///
+    /// The batch is cut into `shards` contiguous pieces, each run by its own replica of the model
+    /// (shared weights, own gradients) on a core of its own (`onEachCore`). Each shard's loss is
+    /// scaled by its share of the batch, so the summed gradients are those of the whole batch's
+    /// mean loss (up to float summation order; `TrainingTests` checks 1 shard against 2).
+    public func computeGradients(_ batch: NoisedBatch, shards requested: Int) -> (loss: Float, terms: [Float]) {
+        let c = model.config, b = batch.labels.count, prediction = c.target
+        let shards = max(1, min(requested, b))
+        while replicas.count < shards { replicas.append(makeReplica(of: model)) }
+        var shardTerms = [[Float]](repeating: [], count: shards)
+        onEachCore(shards) { r in
+            let range = (b * r / shards)..<(b * (r + 1) / shards)
+            let share = Float(range.count) / Float(b)
+            let replica = replicas[r]
+            let tape = Tape()
+            let outputs = replica.predict(Variable(batch.noisy.rows(range)), times: range.map { Float(batch.steps[$0]) },
+                                          labels: Array(batch.labels[range]), tape: tape)
+            var terms: [Variable] = [], raw: [Float] = []
+            for (output, weight) in zip(outputs, c.lossWeights) {
+                let size = output.shape[3]
+                let t = size == batch.target.shape[3] ? batch.target.rows(range)
+                    : multiScaleTarget(data: batch.data.rows(range), noise: batch.noise.rows(range), alphas: Array(batch.alphas[range]),
+                                       sigmas: Array(batch.sigmas[range]), size: size, prediction: prediction)
+                let term = tape.mse(output, target: t, weight: weight * share, sampleWeights: batch.sampleWeights.map { Array($0[range]) })
+                terms.append(term)
+                raw.append(term.value.data[0] / weight)
+            }
+            replica.parameters.zeroGrads()
+            tape.backward(from: terms.count == 1 ? terms[0] : tape.sum(terms))
+            shardTerms[r] = raw
+        }
+        // Σ of the shards' gradients into the model's own (replica 0 is the model), in shard order.
+        for r in 1..<shards {
+            for (p, q) in zip(model.parameters.all, replicas[r].parameters.all) {
+                if let g = q.variable.grad { p.variable.accumulate(g, shared: true) }
+            }
+        }
+        let raw = (0..<c.lossWeights.count).map { k in shardTerms.reduce(Float(0)) { $0 + $1[k] } }
+        return (zip(raw, c.lossWeights).reduce(Float(0)) { $0 + $1.0 * $1.1 }, raw)
     }
 
     /// Trains to `config.steps`, logging every `logEvery` steps and checkpointing/evaluating on schedule.
@@ -202,22 +272,6 @@ public final class Trainer {
         }
         return (images, labels)
     }
-}
-
-/// ε at a prediction's resolution: the sum of each r×r block of the full-resolution noise,
-/// divided by r (unit variance again) — DiMR's `multi_scale_targets` with scale correction.
-/// noise: (B, C, H, W) → (B, C, size, size)
-public func multiScaleTarget(_ noise: Tensor, size: Int) -> Tensor {
-    let h = noise.shape[2]
-    if size == h { return noise }
-    let r = h / size, planes = noise.shape[0] * noise.shape[1]
-    let out = Tensor(zeros: [noise.shape[0], noise.shape[1], size, size])
-    for p in 0..<planes {
-        let src = noise.data + p * h * h, dst = out.data + p * size * size
-        for y in 0..<h { for x in 0..<h { dst[(y / r) * size + x / r] += src[y * h + x] } }
-        for i in 0..<(size * size) { dst[i] /= Float(r) }
-    }
-    return out
 }
 
 /// (B, 3, H, W) in [−1, 1] → 8-bit images, as ADM/DiT's sample scripts convert

@@ -14,10 +14,7 @@ public enum GELUKind: String, Sendable, Codable {
 public func gelu(_ x: Tensor, kind: GELUKind = .exact) -> Tensor {
     let y = Tensor(uninitialized: x.shape)
     elementwise(x.count) { [xs = x.data, ys = y.data] r in
-        switch kind {
-        case .exact: for i in r { ys[i] = geluExact(xs[i]) }
-        case .tanh: for i in r { ys[i] = geluTanh(xs[i]) }
-        }
+        forEachLanes(r) { i, w in storeLanes(geluLanes(loadLanes(xs, i, w), kind), ys, i, w) }
     }
     return y
 }
@@ -27,7 +24,9 @@ public func geluBackward(_ gradOutput: Tensor, input x: Tensor, kind: GELUKind =
     precondition(gradOutput.shape == x.shape, "geluBackward: gradOutput \(gradOutput.shape) ≠ input \(x.shape)")
     let dx = Tensor(uninitialized: x.shape)
     elementwise(x.count) { [xs = x.data, gs = gradOutput.data, ds = dx.data] r in
-        for i in r { ds[i] = gs[i] * geluDerivative(xs[i], kind) }
+        forEachLanes(r) { i, w in
+            storeLanes(loadLanes(gs, i, w) * geluDerivativeLanes(loadLanes(xs, i, w), kind).derivative, ds, i, w)
+        }
     }
     return dx
 }
@@ -36,7 +35,7 @@ public func geluBackward(_ gradOutput: Tensor, input x: Tensor, kind: GELUKind =
 public func silu(_ x: Tensor) -> Tensor {
     let y = Tensor(uninitialized: x.shape)
     elementwise(x.count) { [xs = x.data, ys = y.data] r in
-        for i in r { ys[i] = xs[i] / (1 + Foundation.exp(-xs[i])) }
+        forEachLanes(r) { i, w in let v = loadLanes(xs, i, w); storeLanes(v * fastSigmoid(v), ys, i, w) }
     }
     return y
 }
@@ -45,9 +44,9 @@ public func siluBackward(_ gradOutput: Tensor, input x: Tensor) -> Tensor {
     precondition(gradOutput.shape == x.shape, "siluBackward: gradOutput \(gradOutput.shape) ≠ input \(x.shape)")
     let dx = Tensor(uninitialized: x.shape)
     elementwise(x.count) { [xs = x.data, gs = gradOutput.data, ds = dx.data] r in
-        for i in r {
-            let s = 1 / (1 + Foundation.exp(-xs[i]))
-            ds[i] = gs[i] * s * (1 + xs[i] * (1 - s))
+        forEachLanes(r) { i, w in
+            let v = loadLanes(xs, i, w), s = fastSigmoid(v)
+            storeLanes(loadLanes(gs, i, w) * s * (1 + v * (1 - s)), ds, i, w)
         }
     }
     return dx
@@ -78,10 +77,7 @@ public func gatedGELU(_ x: Tensor, kind: GELUKind = .exact) -> Tensor {
     parallelChunks(rows, minChunk: max(1, 8192 / max(h, 1))) { [xs = x.data, ys = y.data] range in
         for r in range {
             let a = xs + r * 2 * h, b = a + h, out = ys + r * h
-            switch kind {
-            case .exact: for j in 0..<h { out[j] = geluExact(a[j]) * b[j] }
-            case .tanh: for j in 0..<h { out[j] = geluTanh(a[j]) * b[j] }
-            }
+            forEachLanes(0..<h) { j, w in storeLanes(geluLanes(loadLanes(a, j, w), kind) * loadLanes(b, j, w), out, j, w) }
         }
     }
     return y
@@ -97,34 +93,39 @@ public func gatedGELUBackward(_ gradOutput: Tensor, input x: Tensor, kind: GELUK
     parallelChunks(rows, minChunk: max(1, 8192 / max(h, 1))) { [xs = x.data, gs = gradOutput.data, ds = dx.data] range in
         for r in range {
             let a = xs + r * 2 * h, b = a + h, g = gs + r * h, da = ds + r * 2 * h, db = da + h
-            for j in 0..<h {
-                let ga = kind == .exact ? geluExact(a[j]) : geluTanh(a[j])
-                da[j] = g[j] * b[j] * geluDerivative(a[j], kind)
-                db[j] = g[j] * ga
+            forEachLanes(0..<h) { j, w in
+                let (value, derivative) = geluDerivativeLanes(loadLanes(a, j, w), kind)
+                let gj = loadLanes(g, j, w)
+                storeLanes(gj * loadLanes(b, j, w) * derivative, da, j, w)
+                storeLanes(gj * value, db, j, w)
             }
         }
     }
     return dx
 }
 
-// MARK: - scalar forms
+// MARK: - eight lanes at a time (FastMath.swift)
 
-@inline(__always) func geluExact(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * 0.70710678118654752)) }
-
-@inline(__always) func geluTanh(_ x: Float) -> Float {
-    0.5 * x * (1 + tanhf(0.79788456080286536 * (x + 0.044715 * x * x * x)))
+@inline(__always) func geluLanes(_ x: Lanes, _ kind: GELUKind) -> Lanes {
+    switch kind {
+    case .exact: return 0.5 * x * (1 + fastErf(x * 0.707_106_781_186_547_52))
+    case .tanh: return 0.5 * x * (1 + fastTanh(0.797_884_560_802_865_36 * (x + 0.044715 * x * x * x)))
+    }
 }
 
-@inline(__always) func geluDerivative(_ x: Float, _ kind: GELUKind) -> Float {
+/// GELU(x) and GELU'(x) together (the gated unit's backward needs both).
+@inline(__always) func geluDerivativeLanes(_ x: Lanes, _ kind: GELUKind) -> (value: Lanes, derivative: Lanes) {
     switch kind {
     case .exact:
         // Φ(x) + x·φ(x)
-        let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
-        return cdf + x * 0.39894228040143268 * expf(-0.5 * x * x)
+        let cdf = 0.5 * (1 + fastErf(x * 0.707_106_781_186_547_52))
+        let density = 0.398_942_280_401_432_68 * fastExp(-0.5 * x * x)
+        return (x * cdf, cdf + x * density)
     case .tanh:
-        let u = 0.79788456080286536 * (x + 0.044715 * x * x * x)
-        let t = tanhf(u)
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * 0.79788456080286536 * (1 + 3 * 0.044715 * x * x)
+        let x2 = x * x
+        let t = fastTanh(0.797_884_560_802_865_36 * (x + 0.044715 * x2 * x))
+        let inner = 0.797_884_560_802_865_36 * (1 + 3 * 0.044715 * x2)
+        return (0.5 * x * (1 + t), 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner)
     }
 }
 

@@ -26,12 +26,14 @@ func softmaxRowsInPlace(_ x: UnsafeMutablePointer<Float>, rows: Int, columns c: 
         let row = x + r * c
         var m = -Float.infinity
         for j in 0..<c { m = max(m, row[j]) }
-        var sum: Float = 0
-        for j in 0..<c {
-            let e = expf((row[j] - m) * scale)
-            row[j] = e
-            sum += e
+        var sums = Lanes()
+        forEachLanes(0..<c) { j, w in
+            var e = fastExp((loadLanes(row, j, w) - m) * scale)
+            if w < 8 { for lane in w..<8 { e[lane] = 0 } }   // the padded tail adds nothing
+            storeLanes(e, row, j, w)
+            sums += e
         }
+        let sum = sums.sum()
         let inv = 1 / sum
         for j in 0..<c { row[j] *= inv }
     }

@@ -21,6 +21,17 @@ struct Train: ParsableCommand {
     @Option(help: "Linear warm-up steps.") var warmup = 100
     @Option(help: "EMA rate of the sampling weights.") var emaRate: Float = 0.999
     @Option(help: "Noise schedule: linear or scaledLinear.") var schedule = "linear"
+    @Option(help: "What the network predicts: epsilon, data (x₀) or velocity (v). Default: the training recipe's (README).")
+    var prediction: Prediction?
+    @Option(help: "Timesteps drawn for training: uniform or logit-normal (with --time-mean/--time-std). Default: the recipe's.")
+    var timeSampling: TimeSamplingChoice?
+    @Option(help: "Logit-normal timestep sampling: mean and standard deviation of the logit.") var timeMean: Double = 0
+    @Option(help: "Logit-normal timestep sampling: standard deviation of the logit.") var timeStd: Double = 1
+    @Option(help: "Min-SNR-γ loss weighting with this γ (0: off). Default: the recipe's.") var minSnr: Double?
+    @Option(help: "Learning rate after warm-up: constant, or cosine down to --lr-floor × lr at the last step. Default: the recipe's.")
+    var lrDecay: LearningRateDecayChoice?
+    @Option(help: "Cosine decay's final learning rate as a fraction of --lr.") var lrFloor: Float = 0.1
+    @Option(help: "Sampler of the checkpoint samples: ddpm, ddim or dpm-solver. Default: the recipe's.") var evalSampler: SamplerKind?
     @Option(help: "Run folder (checkpoints, metrics.jsonl).") var out: String
     @Option(help: "Checkpoint + sample + score every N steps (0: only at the end).") var evalEvery = 500
     @Option(help: "Samples per evaluation.") var evalSamples = 256
@@ -48,8 +59,21 @@ struct Train: ParsableCommand {
         config.optimizer.learningRate = lr; config.optimizer.warmupSteps = warmup
         config.emaRate = emaRate; config.schedule = scheduleKind
         config.evalEvery = evalEvery; config.evalSamples = evalSamples; config.evalSampling.steps = evalSteps
+        if let evalSampler { config.evalSampling.sampler = evalSampler }
+        switch timeSampling {
+        case .uniform?: config.timeSampling = .uniform
+        case .logitNormal?: config.timeSampling = .logitNormal(mean: timeMean, std: timeStd)
+        case nil: break
+        }
+        if let minSnr { config.lossWeighting = minSnr > 0 ? .minSNR(gamma: minSnr) : .constant }
+        switch lrDecay {
+        case .constant?: config.optimizer.decay = nil
+        case .cosine?: config.optimizer.decay = .cosine(steps: steps, floor: lrFloor)
+        case nil: if case .cosine(_, let floor) = config.optimizer.decay { config.optimizer.decay = .cosine(steps: steps, floor: floor) }
+        }
         var modelConfiguration = try modelConfig(architecture, preset: preset, imageSize: trainingData.imageSize,
                                                  channels: 3, numClasses: trainingData.numClasses)
+        modelConfiguration.prediction = prediction ?? TrainConfig.recipePrediction
         let latest = folder.appendingPathComponent("latest.json")
         if !resume && FileManager.default.fileExists(atPath: latest.path) {
             throw ValidationError("\(out) already holds a run (\(latest.path)); pass --resume to continue it, or choose another --out")
@@ -96,6 +120,11 @@ struct Train: ParsableCommand {
         if tty && !json { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
+
+enum TimeSamplingChoice: String, ExpressibleByArgument, CaseIterable { case uniform, logitNormal = "logit-normal" }
+enum LearningRateDecayChoice: String, ExpressibleByArgument, CaseIterable { case constant, cosine }
+extension Prediction: ExpressibleByArgument {}
+extension SamplerKind: ExpressibleByArgument {}
 
 /// DIR/train_log.jsonl: every logged step, appended (a resumed run continues the same file).
 final class StepLogFile {
