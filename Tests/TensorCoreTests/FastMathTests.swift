@@ -1,0 +1,53 @@
+import Foundation
+import XCTest
+@testable import TensorCore
+
+/// The vectorised exp/tanh/erf/sigmoid against Double, over the range activations see, and
+/// GELU/SiLU (forward and backward) against float64 formulas.
+final class FastMathTests: XCTestCase {
+    func testAgainstDouble() {
+        var worst = (exp: 0.0, tanh: 0.0, erf: 0.0, sigmoid: 0.0)
+        var x = -20.0
+        while x < 20 {
+            let v = Lanes(repeating: Float(x)), xf = Double(Float(x))
+            if xf < 80 { worst.exp = max(worst.exp, abs(Double(fastExp(v)[3]) - Foundation.exp(xf)) / Foundation.exp(xf)) }
+            worst.tanh = max(worst.tanh, abs(Double(fastTanh(v)[0]) - Foundation.tanh(xf)))
+            worst.erf = max(worst.erf, abs(Double(fastErf(v)[7]) - Foundation.erf(xf)))
+            worst.sigmoid = max(worst.sigmoid, abs(Double(fastSigmoid(v)[5]) - 1 / (1 + Foundation.exp(-xf))))
+            x += 0.000_37
+        }
+        XCTAssertLessThan(worst.exp, 3e-7)
+        XCTAssertLessThan(worst.tanh, 3e-7)
+        XCTAssertLessThan(worst.erf, 6e-7)
+        XCTAssertLessThan(worst.sigmoid, 2e-7)
+        // no overflow to infinity or NaN at the ends
+        for e in [-1e4, -88, 88, 1e4] as [Float] {
+            XCTAssertTrue(fastExp(Lanes(repeating: e))[0].isFinite)
+            XCTAssertEqual(fastTanh(Lanes(repeating: e))[0], e > 0 ? 1 : -1, accuracy: 1e-7)
+        }
+    }
+
+    /// gelu/silu and their backwards on an odd-length tensor (a vector tail) against float64.
+    func testActivationsAgainstFloat64() {
+        let n = 1003
+        let x = Tensor(uninitialized: [n]), g = Tensor(uninitialized: [n])
+        for i in 0..<n { x.data[i] = Float(i - n / 2) / 90; g.data[i] = Float((i * 7) % 13) / 6 - 1 }
+        func check(_ name: String, _ got: Tensor, _ want: (Double, Double) -> Double, tolerance: Double) {
+            for i in 0..<n {
+                let w = want(Double(x.data[i]), Double(g.data[i]))
+                XCTAssertEqual(Double(got.data[i]), w, accuracy: tolerance * max(1, abs(w)), "\(name) at x = \(x.data[i])")
+            }
+        }
+        let phi = { (v: Double) in 0.5 * (1 + Foundation.erf(v / 2.0.squareRoot())) }
+        let tanhGelu = { (v: Double) in 0.5 * v * (1 + Foundation.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))) }
+        check("gelu", gelu(x), { v, _ in v * phi(v) }, tolerance: 1e-6)
+        check("gelu tanh", gelu(x, kind: .tanh), { v, _ in tanhGelu(v) }, tolerance: 1e-6)
+        check("gelu backward", geluBackward(g, input: x), { v, d in d * (phi(v) + v * Foundation.exp(-v * v / 2) / (2 * Double.pi).squareRoot()) },
+              tolerance: 2e-6)
+        check("gelu tanh backward", geluBackward(g, input: x, kind: .tanh), { v, d in d * (tanhGelu(v + 1e-6) - tanhGelu(v - 1e-6)) / 2e-6 },
+              tolerance: 1e-5)
+        let sig = { (v: Double) in 1 / (1 + Foundation.exp(-v)) }
+        check("silu", silu(x), { v, _ in v * sig(v) }, tolerance: 1e-6)
+        check("silu backward", siluBackward(g, input: x), { v, d in d * sig(v) * (1 + v * (1 - sig(v))) }, tolerance: 2e-6)
+    }
+}
