@@ -28,7 +28,7 @@ public enum MetricSuite {
     /// How FID∞/IS∞ extrapolate (see `UnbiasedScores`) and how FID's interval is bootstrapped.
     public struct UnbiasedSettings: Codable, Sendable {
         public var points = 15
-        /// Smallest subset; nil: `UnbiasedScores.defaultMinimumSize` (a fifth of the samples).
+        /// Smallest subset; nil: `UnbiasedScores.defaultMinimumSize` (5,000, or half the samples below 10,000).
         public var minimumSize: Int?
         /// numpy RandomState seed of the subsets' shuffles.
         public var seed: UInt32 = 0

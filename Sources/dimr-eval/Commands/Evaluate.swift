@@ -33,7 +33,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Seed of numpy's RandomState for KID's subsets (and FID∞'s shuffles and bootstrap).") var seed: UInt32 = 0
     @Flag(name: .customLong("fid-infinity"), help: "Also FID∞, IS∞ and a bootstrap interval of FID.") var fidInfinity = false
     @Option(name: .customLong("fid-infinity-points"), help: "FID∞/IS∞: subset sizes fitted.") var fidInfinityPoints = 15
-    @Option(name: .customLong("fid-infinity-min"), help: "FID∞/IS∞: smallest subset (default: a fifth of the samples).")
+    @Option(name: .customLong("fid-infinity-min"), help: "FID∞/IS∞: smallest subset (default: 5,000 as the authors, or half the samples below 10,000).")
     var fidInfinityMin: Int?
     @Option(name: .customLong("fid-bootstrap"), help: "Resamples of FID's bootstrap interval (each costs one FID of N samples).")
     var fidBootstrap = 200
