@@ -113,7 +113,8 @@ final class EvalUsersTests: XCTestCase {
         var env = ProcessInfo.processInfo.environment
         env["IMAGES"] = images.path; env["OUT"] = out.path; env["DIMR_EVAL"] = CLI.binary.path
         // Batches of 2: 5 batches, shards of 1, 2 and 2 of them (shards are cut between batches).
-        env["DIMR_EVAL_WEIGHTS"] = Self.weights; env["SLURM_ARRAY_TASK_COUNT"] = "3"; env["BATCH_SIZE"] = "2"
+        env["DIMR_EVAL_WEIGHTS"] = Self.weights; env["BATCH_SIZE"] = "2"
+        env["SLURM_ARRAY_TASK_COUNT"] = nil; env["SLURM_ARRAY_TASK_ID"] = nil; env["SHARDS"] = nil
         env["OPENBLAS_NUM_THREADS"] = "1"
         func task(_ arguments: [String], _ extra: [String: String]) throws -> Process {
             let p = Process()
@@ -124,8 +125,9 @@ final class EvalUsersTests: XCTestCase {
             try p.run()
             return p
         }
-        let tasks = try (0..<3).map { try task([], ["SLURM_ARRAY_TASK_ID": "\($0)"]) }
+        let tasks = try (0..<3).map { try task([], ["SLURM_ARRAY_TASK_ID": "\($0)", "SLURM_ARRAY_TASK_COUNT": "3"]) }
         for t in tasks { t.waitUntilExit(); XCTAssertEqual(t.terminationStatus, 0, "array task failed") }
+        // The merge job is not an array task: it finds n = 3 from the parts' names.
         let merge = try task(["merge"], [:])
         merge.waitUntilExit()
         XCTAssertEqual(merge.terminationStatus, 0, "merge task failed")
