@@ -69,6 +69,39 @@ final class EvalUsersTests: XCTestCase {
         XCTAssertEqual((try CLI.json(["cache", "list", "--json"], environment: env)["entries"] as? [[String: Any]])?.count, 0)
     }
 
+    /// `train`'s checkpoint scorer reads the held-out reference through the cache: a second run
+    /// holding out the same images finds the first run's entry (no new one, same FID), and the
+    /// checkpoints' samples, new every time, are not stored.
+    func testTrainingScorerReadsTheReferenceFromTheCache() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let env = ["DIMR_EVAL_CACHE": dir.appendingPathComponent("cache").path, "DIMR_EVAL_WEIGHTS": Self.weights]
+        func train(_ name: String) throws -> [String: Any] {
+            let run = dir.appendingPathComponent(name)
+            let result = try CLI.run(["train", "--arch", "dit", "--preset", "tiny", "--steps", "2", "--batch-size", "4",
+                                      "--eval-every", "2", "--eval-samples", "6", "--eval-steps", "2", "--reference-count", "8",
+                                      "--out", run.path, "--seed", "1"], environment: env)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let lines = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+            return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(lines.last).utf8)) as? [String: Any])
+        }
+        func entries() throws -> [[String: Any]] {
+            try XCTUnwrap(try CLI.json(["cache", "list", "--json"], environment: env)["entries"] as? [[String: Any]])
+        }
+        let first = try train("run1")
+        let afterFirst = try entries()
+        XCTAssertEqual(afterFirst.count, 1, "the reference only, not the checkpoint's samples")
+        XCTAssertEqual(afterFirst.first?["images"] as? Int, 8)
+        XCTAssertTrue((afterFirst.first?["source"] as? String)?.hasSuffix("run1/reference.npz") == true, "\(afterFirst)")
+        let second = try train("run2")
+        let afterSecond = try entries()
+        XCTAssertEqual(afterSecond.count, 1, "run2 held out the same images: the entry was a hit")
+        XCTAssertEqual(afterSecond.first?["file"] as? String, afterFirst.first?["file"] as? String)
+        XCTAssertTrue((afterSecond.first?["source"] as? String)?.hasSuffix("run1/reference.npz") == true)
+        let fid = try XCTUnwrap(first["fid"] as? Double)
+        XCTAssertEqual(second["fid"] as? Double, fid, "same seed, same samples, cached reference: the same FID")
+    }
+
     /// `stats --layout pytorch-fid` writes mu and sigma only; statistics that record --resize
     /// pytorch are refused against images read in ADM mode, and a file that records nothing gets a
     /// note in the output and in JSON `notes`.
