@@ -21,6 +21,11 @@ public struct FeatureBatch: Sendable {
 public final class FeatureExtractor {
     public static let poolDimension = 2048
     public static let spatialDimension = 2023
+    /// Version of what turns image bytes into features besides the weights and the resize mode
+    /// (decoding, resize arithmetic, layer choice). Recorded in every file written and part of
+    /// the feature cache's key: raise it when a change moves any feature value, so that cached
+    /// features of the old code are never served.
+    public static let preprocessingVersion = 1
 
     public let network: InceptionV3
     public let resize: ResizeMode

@@ -11,7 +11,7 @@ struct DimrEval: ParsableCommand {
         subcommands: [
             Features.self, Stats.self, Fid.self, Evaluate.self, Merge.self,
             Train.self, Sample.self, DistortionCommand.self, Report.self,
-            Weights.self, Doctor.self, Bench.self, Demo.self,
+            Weights.self, Cache.self, Doctor.self, Bench.self, Demo.self,
         ]
     )
 

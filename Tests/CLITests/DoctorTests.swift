@@ -15,6 +15,17 @@ final class DoctorTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(blas["threads"] as? Int ?? 0, 1)
     }
 
+    /// The feature cache's folder follows DIMR_EVAL_CACHE, like the weights cache.
+    func testDoctorNamesTheFeatureCache() throws {
+        let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let report = try CLI.json(["doctor", "--json"], environment: ["DIMR_EVAL_CACHE": root.path])
+        XCTAssertEqual(report["cacheDirectory"] as? String, root.path)
+        XCTAssertEqual(report["featureCache"] as? String, root.appendingPathComponent("features").path)
+        let text = try CLI.run(["doctor"], environment: ["DIMR_EVAL_CACHE": root.path])
+        XCTAssertTrue(text.stdout.contains("features     \(root.path)/features"), text.stdout)
+    }
+
     func testUserCoreTypeWins() throws {
         // Sandybridge kernels need only AVX, which every x86-64 CPU this tool targets has.
         let report = try CLI.json(["doctor", "--json"], environment: ["OPENBLAS_CORETYPE": "Sandybridge"])

@@ -102,6 +102,51 @@ final class ReportTests: XCTestCase {
         XCTAssertFalse(chart.contains(">160%<") || chart.contains(">1.6<"))
     }
 
+    /// Each run's samples beside a grid of the real images it was scored against (its
+    /// reference.npz), a grid per checkpoint (samples/step-XXXXXXXX.npz, in step order), and FID∞
+    /// with FID's interval in the metrics table when the final scores have them. The page is also
+    /// left in .build/test-artifacts/report.html, which `.ci/run` renders in headless Chromium
+    /// (scripts/check-report.sh).
+    func testReferenceAndCheckpointGridsAndFIDInfinity() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-report-grids-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        func batch(_ url: URL, count: Int, tint: Int) throws {
+            let pixels = (0..<(count * 8 * 8 * 3)).map { UInt8(($0 * 7 + tint) % 256) }
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try writeNpz([("arr_0", NpyArray(uint8: pixels, shape: [count, 8, 8, 3]))], to: url)
+        }
+        var runs: [URL] = []
+        for (i, name) in ["dit", "dimr"].enumerated() {
+            let run = try makeRun(name, in: root, withImages: true)
+            try batch(run.appendingPathComponent("reference.npz"), count: 80, tint: 0)
+            for step in [200, 100, 1000] {
+                try batch(run.appendingPathComponent(String(format: "samples/step-%08d.npz", step)), count: 20, tint: step + i)
+            }
+            let final = #"{"step": 300, "final": "64 samples", "fid": 70.5, "fid_infinity": 61.25, "fid_ci_low": 66.5, "fid_ci_high": 79.75}"#
+            let handle = try FileHandle(forWritingTo: run.appendingPathComponent("metrics.jsonl"))
+            handle.seekToEndOfFile(); handle.write(Data(("\n" + final + "\n").utf8)); try handle.close()
+            runs.append(run)
+        }
+        let directories = try runs.map { try RunDirectory($0) }
+        XCTAssertEqual(directories[0].checkpointSamples.map(\.step), [100, 200, 1000])
+        XCTAssertEqual(directories[0].referenceBatch?.lastPathComponent, "reference.npz")
+        var inputs = ReportInputs(runs: directories, comparison: DistortionComparison(labels: ["DiT", "DiMR"], scores: [score(71, 100), score(29, 100)]))
+        inputs.title = "dimr-eval test report"
+        let html = renderHTMLReport(inputs)
+        XCTAssertEqual(html.components(separatedBy: "<figcaption>reference: real images (reference.npz)").count - 1, 2, "one reference grid per run")
+        let steps = ["step 100", "step 200", "step 1000"].map { html.range(of: "<figcaption>\($0)</figcaption>")!.lowerBound }
+        XCTAssertEqual(steps, steps.sorted(), "checkpoint grids in step order")
+        XCTAssertEqual(html.components(separatedBy: "<figcaption>step ").count - 1, 6)
+        XCTAssertTrue(html.contains("<th>FID∞ ↓</th>") && html.contains("<td>61.25</td>") && html.contains("<td>[66.5, 79.75]</td>"))
+        XCTAssertFalse(html.lowercased().contains("http://") || html.lowercased().contains("https://"))
+        XCTAssertFalse(html.contains("cannot draw"), "every batch drawn")
+
+        let artifacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/test-artifacts")
+        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        try writeAtomically(Data(html.utf8), to: artifacts.appendingPathComponent("report.html"))
+    }
+
     /// JSON 0 and 1 stay numbers (Linux's `0 is Bool` is true), true/false are not numbers.
     func testJSONNumbersZeroAndOneAreNotBooleans() throws {
         let object = try JSONSerialization.jsonObject(with: Data(#"{"zero":0,"one":1,"half":0.5,"yes":true,"text":"1"}"#.utf8)) as! [String: Any]

@@ -14,6 +14,12 @@ public final class EvalInput {
     public let hasStatistics: Bool
     public let hasFeatures: Bool
     public let hasImages: Bool
+    /// What a features or statistics file records about its preprocessing (nil: none, or images).
+    public let recorded: Preprocessing?
+    /// Whether images may be served from (and stored in) the provider's feature cache.
+    public var usesCache = true
+    /// How the feature cache served this input's images, once they were read.
+    public private(set) var cacheUse: FeatureCacheUse?
     private let npz: NpzFile?
 
     public init(_ url: URL) throws {
@@ -34,10 +40,28 @@ public final class EvalInput {
                                   found: npz.names.isEmpty ? "no arrays" : npz.names.joined(separator: ", "))
             }
             if hasFeatures { try FeaturesFile.check(npz) }
+            recorded = Preprocessing(meta: (try? FeaturesFile.meta(npz)) ?? nil)
         } else {
             npz = nil
             hasStatistics = false; hasFeatures = false; hasImages = true
+            recorded = nil
         }
+    }
+
+    /// Where FID's statistics of this input come from, for `checkPreprocessing`: the file's own
+    /// statistics or features (with what they record), or images read now with `provider`'s settings.
+    public func statisticsOrigin(_ provider: ExtractorProvider) throws -> SideOrigin {
+        if hasStatistics || hasFeatures {
+            return SideOrigin(name: url.lastPathComponent, preprocessing: recorded, readNow: false,
+                              foreignHint: recorded == nil && hasStatistics ? npz.flatMap(foreignStatisticsHint) : nil)
+        }
+        return try featuresOrigin(provider)
+    }
+
+    /// Where the per-image features come from (images read now, unless the file holds features).
+    public func featuresOrigin(_ provider: ExtractorProvider) throws -> SideOrigin {
+        if hasFeatures { return SideOrigin(name: url.lastPathComponent, preprocessing: recorded, readNow: false) }
+        return SideOrigin(name: url.lastPathComponent, preprocessing: try provider.preprocessing(), readNow: true)
     }
 
     public var kindDescription: String {
@@ -50,7 +74,9 @@ public final class EvalInput {
     public func statistics(_ extractor: ExtractorProvider) throws -> StatisticsFile {
         if hasStatistics { return try StatisticsFile.read(url) }
         let moments = try self.moments(extractor, keepPool: false).moments
-        return try StatisticsFile(pool: moments.pool, spatial: moments.spatial)
+        var file = try StatisticsFile(pool: moments.pool, spatial: moments.spatial)
+        file.preprocessing = hasFeatures ? recorded : try extractor.preprocessing()
+        return file
     }
 
     /// pool features in memory (for the k-NN metrics, IS and KID) plus the moments of both layers,
@@ -66,39 +92,95 @@ public final class EvalInput {
 
     private func moments(_ extractor: ExtractorProvider, keepPool: Bool) throws
         -> (Tensor?, moments: (pool: FeatureMoments, spatial: FeatureMoments?)) {
-        if hasFeatures, let npz {
-            let n = try FeaturesFile.check(npz)
-            let pool = keepPool ? Tensor(uninitialized: [n, FeaturesFile.poolDimension]) : nil
-            let poolMoments = MomentAccumulator(dimension: FeaturesFile.poolDimension)
-            try FeaturesFile.streamFloatRows(npz, "pool") { first, rows, values in
-                poolMoments.add(values, rows: rows)
-                pool?.data.advanced(by: first * FeaturesFile.poolDimension)
-                    .update(from: values, count: rows * FeaturesFile.poolDimension)
-            }
-            var spatial: FeatureMoments?
-            if npz.contains("spatial") {
-                let acc = MomentAccumulator(dimension: FeaturesFile.spatialDimension)
-                try FeaturesFile.streamFloatRows(npz, "spatial") { _, rows, values in acc.add(values, rows: rows) }
-                spatial = acc.finish()
-            }
-            return (pool, (poolMoments.finish(), spatial))
-        }
+        if hasFeatures, let npz { return try Self.fileMoments(npz, keepPool: keepPool) }
         let source = try openImageSource(url)
+        let cache = usesCache ? extractor.cache : nil
+        var key: FeatureCache.Key?
+        if let cache {
+            let k = FeatureCache.Key(contentSHA1: try FeatureCache.contentSHA1(of: url), weightsSHA1: try extractor.weightsSHA1(),
+                                     resize: extractor.resize, batchSize: extractor.batchSize)
+            key = k
+            if let entry = cache.lookup(k, count: source.count) {
+                do {
+                    let result = try Self.fileMoments(entry, keepPool: keepPool)
+                    cacheUse = FeatureCacheUse(status: .hit, entry: entry.url.path)
+                    return result
+                } catch {
+                    cache.discard(entry.url, because: "\(error)")   // e.g. a CRC mismatch: computed again below
+                }
+            }
+        }
         let net = try extractor.get()
+        // Writing the cache entry must never fail the evaluation: on an error it is dropped.
+        var entry: FeaturesFileWriter?
+        if let cache, let key {
+            entry = try? cache.writer(for: key, count: source.count)
+            cacheUse = FeatureCacheUse(status: entry == nil ? .tooLarge : .stored, entry: entry?.url.path)
+        } else {
+            cacheUse = FeatureCacheUse(status: .off, entry: nil)
+        }
         let pool = keepPool ? Tensor(uninitialized: [source.count, FeatureExtractor.poolDimension]) : nil
         let poolMoments = MomentAccumulator(dimension: FeatureExtractor.poolDimension)
         let spatialMoments = MomentAccumulator(dimension: FeatureExtractor.spatialDimension)
-        try net.extract(source, progress: extractor.progress) { batch in
-            poolMoments.add(batch.pool)
-            spatialMoments.add(batch.spatial)
-            if let pool {
-                batch.pool.withUnsafeBufferPointer {
-                    pool.data.advanced(by: batch.start * FeatureExtractor.poolDimension).update(from: $0.baseAddress!, count: $0.count)
+        do {
+            try net.extract(source, progress: extractor.progress) { batch in
+                poolMoments.add(batch.pool)
+                spatialMoments.add(batch.spatial)
+                if let pool {
+                    batch.pool.withUnsafeBufferPointer {
+                        pool.data.advanced(by: batch.start * FeatureExtractor.poolDimension).update(from: $0.baseAddress!, count: $0.count)
+                    }
                 }
+                do { try entry?.append(pool: batch.pool, spatial: batch.spatial) } catch {
+                    entry?.cancel(); entry = nil
+                    cacheUse = FeatureCacheUse(status: .failed, entry: nil, note: "\(error)")
+                }
+            }
+        } catch {
+            entry?.cancel()
+            throw error
+        }
+        if let cache, let key, let entry {
+            do {
+                try cache.store(entry, key: key, source: url, count: source.count, preprocessing: try extractor.preprocessing())
+            } catch {
+                entry.cancel()
+                cacheUse = FeatureCacheUse(status: .failed, entry: nil, note: "\(error)")
             }
         }
         return (pool, (poolMoments.finish(), spatialMoments.finish()))
     }
+
+    /// Moments (and, if asked, pool rows) of a features file, streamed; the CRC of each array is
+    /// checked once it has been read.
+    private static func fileMoments(_ npz: NpzFile, keepPool: Bool) throws
+        -> (Tensor?, moments: (pool: FeatureMoments, spatial: FeatureMoments?)) {
+        let n = try FeaturesFile.check(npz)
+        let pool = keepPool ? Tensor(uninitialized: [n, FeaturesFile.poolDimension]) : nil
+        let poolMoments = MomentAccumulator(dimension: FeaturesFile.poolDimension)
+        try FeaturesFile.streamFloatRows(npz, "pool") { first, rows, values in
+            poolMoments.add(values, rows: rows)
+            pool?.data.advanced(by: first * FeaturesFile.poolDimension)
+                .update(from: values, count: rows * FeaturesFile.poolDimension)
+        }
+        var spatial: FeatureMoments?
+        if npz.contains("spatial") {
+            let acc = MomentAccumulator(dimension: FeaturesFile.spatialDimension)
+            try FeaturesFile.streamFloatRows(npz, "spatial") { _, rows, values in acc.add(values, rows: rows) }
+            spatial = acc.finish()
+        }
+        return (pool, (poolMoments.finish(), spatial))
+    }
+}
+
+/// What the feature cache did for one input: served it (`hit`), computed and stored it
+/// (`stored`), was not asked (`off`), could not hold it (`too_large`) or failed to write (`failed`).
+public struct FeatureCacheUse: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable { case hit, stored, off, tooLarge = "too_large", failed }
+    public var status: Status
+    public var entry: String?
+    public var note: String?
+    public init(status: Status, entry: String?, note: String? = nil) { self.status = status; self.entry = entry; self.note = note }
 }
 
 /// pool3 features held in memory, with the float64 moments of pool and spatial features.
@@ -117,13 +199,35 @@ public final class ExtractorProvider {
     public let resize: ResizeMode
     public let batchSize: Int
     public let progress: Bool
+    /// Where features of images are looked up and stored; nil: always computed (`--no-cache`).
+    public let cache: FeatureCache?
     private var extractor: FeatureExtractor?
+    private var located: (url: URL, sha1: String)?
 
-    public init(weights: URL? = nil, resize: ResizeMode = .adm, batchSize: Int = 16, progress: Bool = true) {
+    public init(weights: URL? = nil, resize: ResizeMode = .adm, batchSize: Int = 16, progress: Bool = true,
+                cache: FeatureCache? = nil) {
         self.weights = weights; self.resize = resize; self.batchSize = batchSize; self.progress = progress
+        self.cache = cache
     }
 
     public var loaded: FeatureExtractor? { extractor }
+
+    /// SHA-1 of the weights file that will be used (found as `FeatureExtractor` finds it), without loading it.
+    public func weightsSHA1() throws -> String { try locate().sha1 }
+
+    /// This run's preprocessing: resize mode and weights, as recorded in the files it writes.
+    public func preprocessing() throws -> Preprocessing {
+        let (url, sha1) = try locate()
+        return Preprocessing(resize: resize, weights: url.path, weightsFormat: extractor?.weightsFormat.rawValue, weightsSHA1: sha1)
+    }
+
+    private func locate() throws -> (url: URL, sha1: String) {
+        if let located { return located }
+        let url = try extractor?.weights.url ?? WeightsLocator.locate(explicit: weights).url
+        let found = (url, try sha1Hex(of: url))
+        located = found
+        return found
+    }
 
     public func get() throws -> FeatureExtractor {
         if let extractor { return extractor }

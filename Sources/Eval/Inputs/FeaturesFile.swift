@@ -67,3 +67,43 @@ public enum FeaturesFile {
         }
     }
 }
+
+/// Streams features into a features file: `pool` into the archive, `spatial` spooled beside it
+/// (memory does not grow with N), then `index` and `meta` at `finish`. The file appears only when
+/// `finish` succeeds. `dimr-eval features` writes its output with it and the feature cache its entries.
+public final class FeaturesFileWriter {
+    public let url: URL
+    private let pool: NpzStreamWriter
+    private let spatial: SpooledArray
+
+    public init(url: URL, count: Int) throws {
+        self.url = url
+        pool = try NpzStreamWriter(url: url, name: "pool", dtype: .float32, shape: [count, FeaturesFile.poolDimension])
+        do {
+            spatial = try pool.spool(name: "spatial", dtype: .float32, shape: [count, FeaturesFile.spatialDimension])
+        } catch {
+            pool.cancel()
+            throw error
+        }
+    }
+
+    /// rows × 2048 pool and rows × 2023 spatial values, float32.
+    public func append(pool poolValues: [Float], spatial spatialValues: [Float]) throws {
+        try pool.append(floats: poolValues)
+        try spatial.append(floats: spatialValues)
+    }
+
+    /// The same as raw float32 rows (copied from another features file).
+    public func append(poolBytes: UnsafeRawBufferPointer) throws { try pool.append(bytes: poolBytes) }
+    public func append(spatialBytes: UnsafeRawBufferPointer) throws { try spatial.append(bytes: spatialBytes) }
+
+    /// meta: JSON text of an object, stored as uint8.
+    public func finish(index: [Int64]?, meta: Data) throws {
+        var extras: [(String, NpyArray)] = []
+        if let index { extras.append(("index", NpyArray(int64: index, shape: [index.count]))) }
+        extras.append(("meta", NpyArray(uint8: Array(meta), shape: [meta.count])))
+        try pool.finish(extras: extras)
+    }
+
+    public func cancel() { pool.cancel() }
+}

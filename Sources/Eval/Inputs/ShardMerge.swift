@@ -16,9 +16,10 @@ public enum ShardMerge {
         public var count: Int
     }
 
-    /// Meta keys that legitimately differ between shards.
+    /// Meta keys that legitimately differ between shards (`firstRow`/`rows`: what `features --shard` records).
     static let shardKeys: Set<String> = ["shard", "shards", "shard_index", "shard_count", "index", "range", "start", "end",
-                                         "count", "images", "seconds", "elapsed", "created", "time", "date", "host", "rate"]
+                                         "count", "images", "seconds", "elapsed", "created", "time", "date", "host", "rate",
+                                         "firstRow", "rows"]
 
     public static func merge(_ parts: [URL], to output: URL) throws -> Summary {
         guard !parts.isEmpty else { throw MetricError("merge needs at least one part") }
@@ -36,10 +37,22 @@ public enum ShardMerge {
     static func mergeStatistics(_ inputs: [EvalInput], to output: URL) throws -> Summary {
         var pool: FeatureMoments?, spatial: FeatureMoments?
         var spatialEverywhere = true
+        // The merge records the parts' preprocessing when every part records the same.
+        var records: [Preprocessing?] = [], firstKnown: (url: URL, resize: String)?
         for input in inputs {
             let part: (pool: FeatureMoments, spatial: FeatureMoments?)
-            if input.hasStatistics {
-                part = try StatisticsFile.read(input.url).moments(input.url)
+            let statistics = input.hasStatistics ? try StatisticsFile.read(input.url) : nil
+            let record = statistics.map(\.preprocessing) ?? input.recorded
+            if let resize = record?.resize {
+                if let (firstURL, first) = firstKnown, first != resize {
+                    throw FormatError(input.url, field: "meta.resize", expected: "\(first) as in \(firstURL.lastPathComponent)",
+                                      found: "\(resize) (statistics of different preprocessing cannot be merged)")
+                }
+                if firstKnown == nil { firstKnown = (input.url, resize) }
+            }
+            records.append(record)
+            if let statistics {
+                part = try statistics.moments(input.url)
             } else {
                 let loaded = try input.features(ExtractorProvider(progress: false))
                 part = (loaded.poolMoments, loaded.spatialMoments)
@@ -55,7 +68,8 @@ public enum ShardMerge {
                 spatial = nil
             }
         }
-        let file = try StatisticsFile(pool: pool!, spatial: spatial)
+        var file = try StatisticsFile(pool: pool!, spatial: spatial)
+        file.preprocessing = records.allSatisfy { $0 == records[0] } ? records[0] : nil
         try file.write(to: output)
         return Summary(output: .statistics, parts: inputs.count, count: pool!.count)
     }
@@ -70,7 +84,7 @@ public enum ShardMerge {
             if let meta = try FeaturesFile.meta(npz) {
                 if let (firstURL, first) = metaReference {
                     for key in Set(first.keys).union(meta.keys) where !shardKeys.contains(key) {
-                        let a = first[key].map { "\($0)" } ?? "absent", b = meta[key].map { "\($0)" } ?? "absent"
+                        let a = first[key].map(canonicalJSON) ?? "absent", b = meta[key].map(canonicalJSON) ?? "absent"
                         if a != b {
                             throw FormatError(url, field: "meta.\(key)", expected: "\(a) as in \(firstURL.lastPathComponent)",
                                               found: "\(b) (shards made with different settings cannot be merged)")
@@ -146,4 +160,10 @@ public enum ShardMerge {
         try writeNpz(arrays + extras, to: output)
         return Summary(output: .features, parts: parts.count, count: n)
     }
+}
+
+/// A JSON value as sorted-key text, so that two shards' `meta` compare equal however each
+/// process ordered its dictionaries (a dictionary's description follows a per-process hash seed).
+private func canonicalJSON(_ value: Any) -> String {
+    (try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
 }

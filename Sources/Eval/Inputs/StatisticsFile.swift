@@ -5,10 +5,21 @@ import TensorIO
 /// spatial features, float64, covariance normalised by N−1 — what ADM's reference batches and
 /// `VIRTUAL_imagenet256_labeled.npz` hold, and what pytorch-fid's `--save-stats` writes (mu, sigma).
 /// dimr-eval adds `count` (int64) and the float64 sums `sum`/`sum_s`, so that statistics of
-/// shards merge exactly (`dimr-eval merge`); other tools ignore extra keys.
+/// shards merge exactly (`dimr-eval merge`), and `meta` (uint8 JSON: resize mode, weights and
+/// their SHA-1); other tools ignore extra keys. `Layout.pytorchFID` writes `mu` and `sigma` only.
 public struct StatisticsFile {
     public var pool: GaussianStatistics
     public var spatial: GaussianStatistics?
+    /// How the features behind these statistics were made (from `meta`; nil for other tools' files).
+    public var preprocessing: Preprocessing?
+
+    /// Which keys `write` puts in the file.
+    public enum Layout: String, CaseIterable, Sendable {
+        /// mu, sigma, mu_s, sigma_s (ADM's evaluator reads these) + count, sum, sum_s, meta (dimr-eval's merge and checks).
+        case adm
+        /// mu and sigma only, float64: what pytorch-fid's `--save-stats` writes (no provenance can be recorded).
+        case pytorchFID = "pytorch-fid"
+    }
 
     public init(pool: GaussianStatistics, spatial: GaussianStatistics?) {
         self.pool = pool; self.spatial = spatial
@@ -66,6 +77,7 @@ public struct StatisticsFile {
         }
         let (pool, poolSum) = try gaussian("mu", "sigma", "sum")
         var file = StatisticsFile(pool: pool, spatial: nil)
+        file.preprocessing = Preprocessing(meta: (try? FeaturesFile.meta(npz)) ?? nil)
         file.sums.pool = poolSum
         if npz.contains("mu_s") && npz.contains("sigma_s") {
             let (spatial, spatialSum) = try gaussian("mu_s", "sigma_s", "sum_s")
@@ -76,11 +88,12 @@ public struct StatisticsFile {
     }
 
     /// Writes the file atomically (np.savez layout, float64).
-    public func write(to url: URL) throws {
+    public func write(to url: URL, layout: Layout = .adm) throws {
         var arrays: [(String, NpyArray)] = [
             ("mu", NpyArray(doubles: pool.mean, shape: [pool.dimension])),
             ("sigma", NpyArray(doubles: pool.covariance, shape: [pool.dimension, pool.dimension])),
         ]
+        if layout == .pytorchFID { return try writeNpz(arrays, to: url) }
         if let spatial {
             arrays += [("mu_s", NpyArray(doubles: spatial.mean, shape: [spatial.dimension])),
                        ("sigma_s", NpyArray(doubles: spatial.covariance, shape: [spatial.dimension, spatial.dimension]))]
@@ -88,6 +101,12 @@ public struct StatisticsFile {
         if let count = pool.count { arrays.append(("count", NpyArray(int64: [Int64(count)], shape: []))) }
         if let s = sums.pool { arrays.append(("sum", NpyArray(doubles: s, shape: [s.count]))) }
         if let s = sums.spatial { arrays.append(("sum_s", NpyArray(doubles: s, shape: [s.count]))) }
+        var meta = preprocessing?.metaFields ?? [:]
+        meta["tool"] = "dimr-eval statistics"
+        if let count = pool.count { meta["count"] = count }
+        if preprocessing == nil { meta["preprocessing"] = "unknown (made from files that record none)" }
+        let data = try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys])
+        arrays.append(("meta", NpyArray(uint8: Array(data), shape: [data.count])))
         try writeNpz(arrays, to: url)
     }
 

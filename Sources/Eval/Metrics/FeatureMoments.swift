@@ -96,10 +96,18 @@ public final class MomentAccumulator {
     public var dimension: Int { moments.dimension }
     public var count: Int { moments.count + pending.count / moments.dimension }
 
-    /// x: (rows, dimension) row-major.
+    /// x: (rows, dimension) row-major. The float64 updates always cover rows [0, flushRows),
+    /// [flushRows, 2·flushRows), …, whatever pieces the caller hands in, so features streamed from
+    /// the network in batches of 16 and read back from a file (or the feature cache) in chunks of
+    /// 1024 give bit-identical statistics.
     public func add(_ x: UnsafePointer<Float>, rows: Int) {
-        pending.append(contentsOf: UnsafeBufferPointer(start: x, count: rows * dimension))
-        if pending.count >= flushRows * dimension { flush() }
+        var done = 0
+        while done < rows {
+            let take = min(flushRows - pending.count / dimension, rows - done)
+            pending.append(contentsOf: UnsafeBufferPointer(start: x + done * dimension, count: take * dimension))
+            done += take
+            if pending.count == flushRows * dimension { flush() }
+        }
     }
 
     public func add(_ x: [Float]) {

@@ -61,7 +61,7 @@ func traceOfSqrtProduct(_ a: [Double], _ b: [Double], dimension d: Int) throws -
 
 extension Double {
     /// 0 when self is below the numerical-rank threshold d·ε·max (or negative), else self.
-    fileprivate func clampedBelowRank(_ d: Int, max largest: Double) -> Double {
+    func clampedBelowRank(_ d: Int, max largest: Double) -> Double {
         self > Double(d) * Double.ulpOfOne * largest ? self : 0
     }
 }

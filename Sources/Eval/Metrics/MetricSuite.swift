@@ -15,11 +15,29 @@ public enum MetricSuite {
         public var kidSubsetSize = 1000
         public var kidSeed: UInt32 = 0
         public var isSplits = 10
+        /// FID∞, IS∞ and the FID bootstrap interval (`eval --fid-infinity`); nil: not computed.
+        public var unbiased: UnbiasedSettings?
         public init() {}
 
         enum CodingKeys: String, CodingKey {
             case k, densityK = "density_k", distancePrecision = "pr_precision", kidSubsets = "kid_subsets",
-                 kidSubsetSize = "kid_subset_size", kidSeed = "seed", isSplits = "is_splits"
+                 kidSubsetSize = "kid_subset_size", kidSeed = "seed", isSplits = "is_splits", unbiased = "fid_infinity"
+        }
+    }
+
+    /// How FID∞/IS∞ extrapolate (see `UnbiasedScores`) and how FID's interval is bootstrapped.
+    public struct UnbiasedSettings: Codable, Sendable {
+        public var points = 15
+        /// Smallest subset; nil: `UnbiasedScores.defaultMinimumSize` (5,000, or half the samples below 10,000).
+        public var minimumSize: Int?
+        /// numpy RandomState seed of the subsets' shuffles.
+        public var seed: UInt32 = 0
+        public var bootstrapResamples = 200
+        public var confidence = 0.95
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case points, minimumSize = "min_size", seed, bootstrapResamples = "bootstrap_resamples", confidence
         }
     }
 
@@ -43,12 +61,24 @@ public enum MetricSuite {
         public var reference: String
         public var settings: Settings
         public var seconds: Double = 0
+        /// With `Settings.unbiased`: FID∞, IS∞ (null with a note without the 1008-class head) and FID's interval.
+        public var fidInfinity: UnbiasedScores.Fit?
+        public var inceptionScoreInfinity: UnbiasedScores.Fit?
+        public var inceptionScoreInfinityNote: String?
+        public var fidInterval: UnbiasedScores.Interval?
+        /// What could not be checked about the inputs (e.g. a statistics file that records no preprocessing).
+        public var notes: [String] = []
+        /// How the feature cache served each side that is images ("samples", "reference").
+        public var cache: [String: FeatureCacheUse]?
 
         enum CodingKeys: String, CodingKey {
             case fid, sfid, sfidNote = "sfid_note", inceptionScore = "is", inceptionScoreStd = "is_std",
                  inceptionScoreNote = "is_note", precision, recall, density, coverage, kid, kidStd = "kid_std",
                  neighbourNote = "knn_note", sampleCount = "samples_count", referenceCount = "reference_count",
-                 samples, reference, settings, seconds
+                 samples, reference, settings, seconds, fidInfinity = "fid_infinity", fidInfinityFit = "fid_infinity_fit",
+                 inceptionScoreInfinity = "is_infinity", inceptionScoreInfinityFit = "is_infinity_fit",
+                 inceptionScoreInfinityNote = "is_infinity_note", fidCILow = "fid_ci_low", fidCIHigh = "fid_ci_high",
+                 fidInterval = "fid_ci", notes, cache
         }
 
         /// Missing metrics are written as null (with a *_note saying why), never left out.
@@ -71,6 +101,21 @@ public enum MetricSuite {
             try c.encode(reference, forKey: .reference)
             try c.encode(settings, forKey: .settings)
             try c.encode(seconds, forKey: .seconds)
+            if let fit = fidInfinity {
+                // Top-level numbers (a report reads numbers only), then the fits and the interval.
+                try c.encode(fit.value, forKey: .fidInfinity)
+                try c.encode(fit, forKey: .fidInfinityFit)
+                try c.encode(inceptionScoreInfinity?.value, forKey: .inceptionScoreInfinity)
+                try c.encodeIfPresent(inceptionScoreInfinity, forKey: .inceptionScoreInfinityFit)
+                try c.encodeIfPresent(inceptionScoreInfinityNote, forKey: .inceptionScoreInfinityNote)
+            }
+            if let interval = fidInterval {
+                try c.encode(interval.low, forKey: .fidCILow)
+                try c.encode(interval.high, forKey: .fidCIHigh)
+                try c.encode(interval, forKey: .fidInterval)
+            }
+            try c.encode(notes, forKey: .notes)
+            try c.encodeIfPresent(cache, forKey: .cache)
         }
     }
 
@@ -126,6 +171,21 @@ public enum MetricSuite {
             report.settings.kidSubsetSize = kid.subsetSize
         } else {
             report.neighbourNote = "\(reference.description): reference has statistics only; precision, recall, density, coverage and KID need its images or features"
+        }
+        if let unbiased = settings.unbiased {
+            report.fidInfinity = try UnbiasedScores.fidInfinity(samples: fake, reference: reference.statistics.pool,
+                                                                minimumSize: unbiased.minimumSize, points: unbiased.points, seed: unbiased.seed)
+            if let fcWeight {
+                report.inceptionScoreInfinity = try UnbiasedScores.inceptionScoreInfinity(
+                    samples: fake, classifier: fcWeight, minimumSize: unbiased.minimumSize, points: unbiased.points, seed: unbiased.seed)
+            } else {
+                report.inceptionScoreInfinityNote = fcNote
+            }
+            let meter = Progress(total: unbiased.bootstrapResamples, label: "FID bootstrap", unit: "resamples")
+            report.fidInterval = try UnbiasedScores.fidBootstrap(samples: fake, reference: reference.statistics.pool,
+                                                                 resamples: unbiased.bootstrapResamples, confidence: unbiased.confidence,
+                                                                 seed: UInt64(unbiased.seed)) { meter.advance(by: $0) }
+            meter.finish()
         }
         report.seconds = Date().timeIntervalSince(start)
         return report

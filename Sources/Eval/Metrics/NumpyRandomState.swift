@@ -1,5 +1,5 @@
 /// numpy's legacy `np.random.RandomState(seed)`: the MT19937 generator seeded with `init_genrand`,
-/// and `choice(n, m, replace=False)` as numpy draws it (a Fisher–Yates shuffle of 0..<n driven by
+/// `shuffle` and `choice(n, m, replace=False)` as numpy draws them (a Fisher–Yates shuffle of 0..<n driven by
 /// masked rejection sampling, then the first m). Reproducing it lets KID pick the same subsets as
 /// clean-fid / StyleGAN3 (and the anchors kit) for the same seed.
 public struct NumpyRandomState {
@@ -50,12 +50,18 @@ public struct NumpyRandomState {
     public mutating func choiceWithoutReplacement(_ n: Int, _ m: Int) -> [Int] {
         precondition(m <= n, "cannot choose \(m) of \(n) without replacement")
         var values = Array(0..<n)
-        var i = n - 1
+        shuffle(&values)
+        return Array(values.prefix(m))
+    }
+
+    /// `shuffle(x)` in place (rows of an array alike): Fisher–Yates from the last element down,
+    /// each swap partner drawn by `interval`.
+    public mutating func shuffle<T>(_ values: inout [T]) {
+        var i = values.count - 1
         while i >= 1 {
             let j = Int(interval(UInt64(i)))
             values.swapAt(i, j)
             i -= 1
         }
-        return Array(values.prefix(m))
     }
 }

@@ -12,6 +12,9 @@ public struct ReportInputs {
     public var extraImages: [(title: String, url: URL)] = []
     /// Images larger than this are listed but not embedded (the page stays loadable).
     public var maxEmbeddedBytes = 8 << 20
+    /// Images drawn from a run's reference batch, and from each checkpoint's samples.
+    public var referenceGridImages = 64
+    public var checkpointGridImages = 16
 
     public init(runs: [RunDirectory], comparison: DistortionComparison? = nil) {
         self.runs = runs
@@ -60,8 +63,13 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
     html += "</div>\n"
 
     // Metrics in the order the ADM evaluator prints them.
-    html += "<h2>Metrics</h2>\n<p class=\"muted\">Last evaluation of each run, columns in the ADM evaluator's order.</p>\n"
-    html += "<table><tr><th>Run</th><th>Step</th><th>Inception Score ↑</th><th>FID ↓</th><th>sFID ↓</th><th>Precision ↑</th><th>Recall ↑</th><th>Distortion rate ↓</th></tr>\n"
+    // FID∞ (and IS∞) beside FID when any run has them (`eval --fid-infinity`).
+    let unbiased = inputs.runs.contains { $0.finalEvaluation?["fid_infinity"] != nil }
+    html += "<h2>Metrics</h2>\n<p class=\"muted\">Last evaluation of each run, columns in the ADM evaluator's order"
+        + (unbiased ? "; FID∞ and IS∞ are extrapolated to infinitely many samples (Chong &amp; Forsyth 2020), the interval is a bootstrap of the samples" : "") + ".</p>\n"
+    html += "<table><tr><th>Run</th><th>Step</th><th>Inception Score ↑</th>" + (unbiased ? "<th>IS∞ ↑</th>" : "")
+        + "<th>FID ↓</th>" + (unbiased ? "<th>FID 95% interval</th><th>FID∞ ↓</th>" : "")
+        + "<th>sFID ↓</th><th>Precision ↑</th><th>Recall ↑</th><th>Distortion rate ↓</th></tr>\n"
     for run in inputs.runs {
         let e = run.finalEvaluation ?? [:]
         func cell(_ key: String, percent: Bool = false) -> String {
@@ -73,7 +81,12 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
             distortionCell = "<td>\(formatNumber(d.distortionRate * 100, significant: 3))% <span class=\"muted\">[\(formatNumber(d.ciLow * 100, significant: 3)), \(formatNumber(d.ciHigh * 100, significant: 3))]</span></td>"
         }
         html += "<tr><td>\(escapeXML(run.label))</td>\(e["step"].map { "<td>\(Int($0))</td>" } ?? "<td class=\"muted\">–</td>")"
-        html += cell("is") + cell("fid") + cell("sfid") + cell("precision") + cell("recall") + distortionCell + "</tr>\n"
+        var interval = "<td class=\"muted\">–</td>"
+        if let low = e["fid_ci_low"], let high = e["fid_ci_high"] {
+            interval = "<td>[\(formatNumber(low, significant: 5)), \(formatNumber(high, significant: 5))]</td>"
+        }
+        html += cell("is") + (unbiased ? cell("is_infinity") : "") + cell("fid") + (unbiased ? interval + cell("fid_infinity") : "")
+        html += cell("sfid") + cell("precision") + cell("recall") + distortionCell + "</tr>\n"
         notes += run.notes.map { "\(run.label): \($0)" }
     }
     html += "</table>\n"
@@ -119,12 +132,23 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
     worst += inputs.extraImages.filter { $0.title.lowercased().contains("worst") }
     for (title, url) in worst { html += figure(title, url, maxBytes: inputs.maxEmbeddedBytes, notes: &notes) }
 
-    // Samples.
+    // Samples, each run's beside the real images it was scored against, then one grid per checkpoint.
     html += "<h2>Samples</h2>\n"
     for run in inputs.runs {
-        html += "<h3>\(escapeXML(run.label))</h3>\n"
+        html += "<h3>\(escapeXML(run.label))</h3>\n<div class=\"charts\">\n"
+        if let reference = run.referenceBatch {
+            html += batchFigure("reference: real images (\(reference.lastPathComponent))", reference, limit: inputs.referenceGridImages, notes: &notes)
+        }
         if run.sampleGrids.isEmpty { html += "<p class=\"muted\">No PNG sample grids in \(escapeXML(run.url.path)).</p>\n" }
         for url in run.sampleGrids { html += figure(url.lastPathComponent, url, maxBytes: inputs.maxEmbeddedBytes, notes: &notes) }
+        html += "</div>\n"
+        if !run.checkpointSamples.isEmpty {
+            html += "<h3>\(escapeXML(run.label)): samples by checkpoint</h3>\n<div class=\"charts\">\n"
+            for (step, url) in run.checkpointSamples {
+                html += batchFigure("step \(step)", url, limit: inputs.checkpointGridImages, notes: &notes)
+            }
+            html += "</div>\n"
+        }
     }
     for (title, url) in inputs.extraImages where !title.lowercased().contains("worst") {
         html += figure(title, url, maxBytes: inputs.maxEmbeddedBytes, notes: &notes)
@@ -135,6 +159,24 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
     }
     html += "</body></html>\n"
     return html
+}
+
+/// The first `limit` images of an ADM batch (`arr_0`) as an embedded grid, or a note when the
+/// batch cannot be read.
+private func batchFigure(_ caption: String, _ url: URL, limit: Int, notes: inout [String]) -> String {
+    do {
+        var images: [RGBImage] = []
+        struct Enough: Error {}
+        do {
+            try openImageSource(url).forEachBatch(size: limit) { _, batch in images = batch; throw Enough() }
+        } catch is Enough {}
+        guard !images.isEmpty else { return "" }
+        let grid = makeImageGrid(images, columns: Int(Double(images.count).squareRoot().rounded(.up)))
+        return pngFigure(caption, Data(try encodePNG(grid)))
+    } catch {
+        notes.append("cannot draw \(url.path): \(error)")
+        return ""
+    }
 }
 
 /// A PNG embedded as a data: URI with a caption, or a note when it cannot be.
@@ -151,6 +193,10 @@ private func figure(_ caption: String, _ url: URL, maxBytes: Int, notes: inout [
         notes.append("\(url.path) is not a PNG; not embedded")
         return ""
     }
+    return pngFigure(caption, data)
+}
+
+private func pngFigure(_ caption: String, _ data: Data) -> String {
     // Small images (32×32 samples) are shown enlarged, pixels kept sharp by the CSS.
     let width = data.count >= 24 ? Int(data[16]) << 24 | Int(data[17]) << 16 | Int(data[18]) << 8 | Int(data[19]) : 0
     let style = width > 0 && width < 320 ? " style=\"width:\(width * max(1, 320 / width))px\"" : ""

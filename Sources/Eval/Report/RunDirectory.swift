@@ -11,7 +11,9 @@ import TensorIO
 /// - PNG files in the folder or its `samples/` subfolder (sample grids; names with "worst" are
 ///   the most-distorted grids);
 /// - `distortion.json`: the output of `distortion score --json`. Without it, the report takes the
-///   run's rate from a comparison whose samples file lies in the run folder.
+///   run's rate from a comparison whose samples file lies in the run folder;
+/// - `reference.npz` (the real images the checkpoint scorer compared with) and
+///   `samples/step-XXXXXXXX.npz` (each checkpoint's samples), ADM batches the report draws as grids.
 public struct RunDirectory {
     public var url: URL
     public var label: String
@@ -22,6 +24,10 @@ public struct RunDirectory {
     public var sampleGrids: [URL]
     public var worstGrids: [URL]
     public var distortion: DistortionScore?
+    /// The real images the run was scored against, when the folder keeps them (`reference.npz`).
+    public var referenceBatch: URL?
+    /// Each checkpoint's samples (`samples/step-XXXXXXXX.npz`), by step.
+    public var checkpointSamples: [(step: Int, url: URL)]
     /// What was missing or unreadable.
     public var notes: [String]
 
@@ -72,6 +78,14 @@ public struct RunDirectory {
         }
         sampleGrids = grids
         worstGrids = worst
+        let reference = url.appendingPathComponent("reference.npz")
+        referenceBatch = FileManager.default.fileExists(atPath: reference.path) ? reference : nil
+        let stepFiles = (try? FileManager.default.contentsOfDirectory(at: url.appendingPathComponent("samples"), includingPropertiesForKeys: nil)) ?? []
+        checkpointSamples = stepFiles.compactMap { file -> (step: Int, url: URL)? in
+            let name = file.lastPathComponent
+            guard name.hasPrefix("step-"), file.pathExtension == "npz", let step = Int(name.dropFirst(5).dropLast(4)) else { return nil }
+            return (step, file)
+        }.sorted { $0.step < $1.step }
         let distortionURL = url.appendingPathComponent("distortion.json")
         if let data = try? Data(contentsOf: distortionURL) {
             do { distortion = try JSONDecoder().decode(DistortionScore.self, from: data) } catch {

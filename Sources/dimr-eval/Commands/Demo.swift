@@ -90,7 +90,7 @@ struct Demo: ParsableCommand {
 
             stage("scoring \(Self.displayNames[a]!): FID, sFID, IS, precision/recall, density/coverage, KID")
             let finalMetrics = run.appendingPathComponent("final-metrics.json")
-            let evaluate = try Evaluate.parse([samples.path, referenceFeatures.path, "--save-json", finalMetrics.path])
+            let evaluate = try Evaluate.parse([samples.path, referenceFeatures.path, "--fid-infinity", "--save-json", finalMetrics.path])
             try evaluate.run()
             try appendFinalScores(finalMetrics, to: run)
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CFFTW
 import CJPEG
 import CPNG
+import Eval
 import Foundation
 import InceptionNet
 import TensorCore
@@ -23,6 +24,8 @@ struct Doctor: ParsableCommand {
         var libpng: String
         var fftw: String
         var cacheDirectory: String
+        /// The feature cache folder (`dimr-eval cache list`).
+        var featureCache: String
         var weights: [WeightsLocator.Candidate]
     }
 
@@ -38,6 +41,7 @@ struct Doctor: ParsableCommand {
             libpng: String(cString: png_get_libpng_ver(nil)),
             fftw: fftwVersion(),
             cacheDirectory: WeightsLocator.cacheDirectory.path,
+            featureCache: FeatureCache.defaultRoot.path,
             weights: WeightsLocator.candidates())
         if json { print(try jsonString(report)); return }
         print("dimr-eval \(report.version) (\(report.swift))")
@@ -54,6 +58,7 @@ struct Doctor: ParsableCommand {
         print("libpng       \(report.libpng)")
         print("FFTW         \(report.fftw)")
         print("cache        \(report.cacheDirectory)")
+        print("features     \(report.featureCache) (feature cache: dimr-eval cache list)")
         for w in report.weights {
             print("weights      \(w.exists ? "found  " : "missing") \(w.path) (\(w.origin))")
         }

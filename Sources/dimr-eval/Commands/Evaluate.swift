@@ -16,6 +16,9 @@ struct Evaluate: ParsableCommand {
         (the statistics serve FID/sFID, the images precision/recall — as ADM's evaluator), or a
         statistics file (then only FID/sFID). IS needs weights with the 1008-class head (pytorch-fid's
         .pth); with the default TorchScript weights it is null with the reason.
+        --fid-infinity adds FID∞ and IS∞ (Chong & Forsyth 2020: scores of 15 subsets from --fid-infinity-min \
+        to N samples, extrapolated to 1/N → 0 as the authors' code does) and a percentile bootstrap interval \
+        of FID (samples resampled, reference fixed). Images read before are served from the feature cache.
         """)
 
     @Argument(help: "Generated samples.") var samples: String
@@ -27,7 +30,13 @@ struct Evaluate: ParsableCommand {
     var prPrecision: DistancePrecision = .fp32
     @Option(name: .customLong("kid-subsets"), help: "KID: number of random subsets.") var kidSubsets = 100
     @Option(name: .customLong("kid-subset-size"), help: "KID: images per subset (capped at the smaller set).") var kidSubsetSize = 1000
-    @Option(help: "KID: seed of numpy's RandomState for the subsets.") var seed: UInt32 = 0
+    @Option(help: "Seed of numpy's RandomState for KID's subsets (and FID∞'s shuffles and bootstrap).") var seed: UInt32 = 0
+    @Flag(name: .customLong("fid-infinity"), help: "Also FID∞, IS∞ and a bootstrap interval of FID.") var fidInfinity = false
+    @Option(name: .customLong("fid-infinity-points"), help: "FID∞/IS∞: subset sizes fitted.") var fidInfinityPoints = 15
+    @Option(name: .customLong("fid-infinity-min"), help: "FID∞/IS∞: smallest subset (default: 5,000 as the authors, or half the samples below 10,000).")
+    var fidInfinityMin: Int?
+    @Option(name: .customLong("fid-bootstrap"), help: "Resamples of FID's bootstrap interval (each costs one FID of N samples).")
+    var fidBootstrap = 200
     @Option(name: .customLong("is-splits"), help: "IS: number of consecutive splits (ADM: 10 of 5000 at 50k).") var isSplits = 10
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "Also write the JSON report to this file (atomically), e.g. for `dimr-eval report`.") var saveJson: String?
@@ -36,12 +45,22 @@ struct Evaluate: ParsableCommand {
         guard k >= 1, densityK >= 1 else { throw ValidationError("--k and --density-k must be at least 1") }
         guard kidSubsets >= 1, kidSubsetSize >= 2 else { throw ValidationError("--kid-subsets must be ≥ 1 and --kid-subset-size ≥ 2") }
         guard isSplits >= 1 else { throw ValidationError("--is-splits must be at least 1") }
+        guard fidInfinityPoints >= 2, fidBootstrap >= 2 else { throw ValidationError("--fid-infinity-points and --fid-bootstrap must be at least 2") }
+        if let fidInfinityMin, fidInfinityMin < 2 { throw ValidationError("--fid-infinity-min must be at least 2, got \(fidInfinityMin)") }
     }
 
     func run() throws {
-        let provider = inception.provider()
-        let fake = try side(EvalInput(URL(fileURLWithPath: samples)), provider)
-        let real = try side(EvalInput(URL(fileURLWithPath: reference)), provider)
+        let provider = try inception.provider()
+        let inputs = try [samples, reference].map { try EvalInput(URL(fileURLWithPath: $0)) }
+        // FID/sFID compare the statistics, the k-NN metrics the features: both pairs must be alike.
+        var notes = try checkPreprocessing(inputs[0].statisticsOrigin(provider), inputs[1].statisticsOrigin(provider))
+        if inputs.contains(where: { $0.hasStatistics && $0.hasImages }) {
+            for note in try checkPreprocessing(inputs[0].featuresOrigin(provider), inputs[1].featuresOrigin(provider)) where !notes.contains(note) {
+                notes.append(note)
+            }
+        }
+        let fake = try side(inputs[0], provider)
+        let real = try side(inputs[1], provider)
         var fc: Tensor?
         var note = ""
         do {
@@ -57,7 +76,17 @@ struct Evaluate: ParsableCommand {
         settings.k = k; settings.densityK = densityK; settings.distancePrecision = prPrecision
         settings.kidSubsets = kidSubsets; settings.kidSubsetSize = kidSubsetSize; settings.kidSeed = seed
         settings.isSplits = isSplits
-        let report = try MetricSuite.evaluate(samples: fake, reference: real, fcWeight: fc, fcNote: note, settings: settings)
+        if fidInfinity {
+            var unbiased = MetricSuite.UnbiasedSettings()
+            unbiased.points = fidInfinityPoints; unbiased.minimumSize = fidInfinityMin
+            unbiased.seed = seed; unbiased.bootstrapResamples = fidBootstrap
+            settings.unbiased = unbiased
+        }
+        var report = try MetricSuite.evaluate(samples: fake, reference: real, fcWeight: fc, fcNote: note, settings: settings)
+        report.notes = notes
+        var cache: [String: FeatureCacheUse] = [:]
+        for (name, input) in zip(["samples", "reference"], inputs) { cache[name] = input.cacheUse }
+        report.cache = cache
         if let saveJson {
             try writeAtomically(Data(try jsonString(report).utf8), to: URL(fileURLWithPath: saveJson))
         }
@@ -91,7 +120,15 @@ struct Evaluate: ParsableCommand {
             "Coverage: \(f(r.coverage))",
             "KID: \(f(r.kid, 6)) ± \(f(r.kidStd, 6))",
         ]
+        if let fit = r.fidInfinity {
+            lines.insert("FID∞: \(f(fit.value))  (\(fit.sizes.count) subsets of \(fit.sizes.first!)–\(fit.sizes.last!) samples, slope \(f(fit.slope, 1))/N)", at: 4)
+            if let ci = r.fidInterval {
+                lines.insert("FID \(Int((ci.confidence * 100).rounded()))% bootstrap interval: [\(f(ci.low)), \(f(ci.high))] (\(ci.resamples) resamples)", at: 5)
+            }
+            lines.insert("IS∞: \(f(r.inceptionScoreInfinity?.value))" + (r.inceptionScoreInfinityNote.map { "  (\($0))" } ?? ""), at: 3)
+        }
         if let note = r.neighbourNote { lines.append("(\(note))") }
+        for note in r.notes { lines.append("note: \(note)") }
         let s = r.settings
         lines.append("settings: k=\(s.k) (precision/recall, \(s.distancePrecision.rawValue)), density/coverage k=\(s.densityK), "
                      + "KID \(s.kidSubsets) subsets of \(s.kidSubsetSize), seed \(s.kidSeed), IS \(s.isSplits) splits; "

@@ -12,25 +12,40 @@ struct Fid: ParsableCommand {
         Each side may be an ADM batch (.npz with arr_0, uint8 NHWC), a .npy of images, a folder of
         JPEG/PNG images, a features file (pool, spatial) or a statistics file (mu, sigma — e.g. ADM's
         VIRTUAL_imagenet256_labeled.npz or pytorch-fid's stats). When a file holds precomputed
-        statistics they are used as they are (as ADM's evaluator does).
+        statistics they are used as they are (as ADM's evaluator does). Two sides whose files record
+        different resize modes are refused; when one records none (another tool's file), a note says
+        which mode the other side used and how to match it. Images read before are served from the
+        feature cache (`dimr-eval cache list`; --no-cache skips it).
         """)
 
     @Argument(help: "First input.") var a: String
     @Argument(help: "Second input.") var b: String
     @OptionGroup var inception: InceptionOptions
-    @Flag(help: "Print JSON: {\"fid\": …}.") var json = false
+    @Flag(help: "Print JSON: {\"fid\": …, \"notes\": […], \"cache\": {…}}.") var json = false
 
-    struct Output: Encodable { var fid: Double }
+    struct Output: Encodable {
+        var fid: Double
+        /// What could not be checked about the two sides' preprocessing.
+        var notes: [String]
+        /// How the feature cache served each side that is images ("a", "b").
+        var cache: [String: FeatureCacheUse]
+    }
 
     func run() throws {
-        let provider = inception.provider()
-        let first = try EvalInput(URL(fileURLWithPath: a)).statistics(provider)
-        let second = try EvalInput(URL(fileURLWithPath: b)).statistics(provider)
+        let provider = try inception.provider()
+        let inputs = try [a, b].map { try EvalInput(URL(fileURLWithPath: $0)) }
+        let notes = try checkPreprocessing(inputs[0].statisticsOrigin(provider), inputs[1].statisticsOrigin(provider))
+        let first = try inputs[0].statistics(provider)
+        let second = try inputs[1].statistics(provider)
         guard first.pool.dimension == second.pool.dimension else {
             throw ValidationError("\(a) has \(first.pool.dimension)-d statistics but \(b) has \(second.pool.dimension)-d; FID compares features of the same layer (pool3: 2048)")
         }
         let fid = try frechetDistance(first.pool, second.pool)
-        if json { print(try jsonString(Output(fid: fid))) } else { print(String(format: "FID: %.6f", fid)) }
+        var cache: [String: FeatureCacheUse] = [:]
+        for (name, input) in zip(["a", "b"], inputs) { cache[name] = input.cacheUse }
+        if json { print(try jsonString(Output(fid: fid, notes: notes, cache: cache))); return }
+        print(String(format: "FID: %.6f", fid))
+        for note in notes { print("note: \(note)") }
     }
 }
 
@@ -41,9 +56,12 @@ struct InceptionOptions: ParsableArguments {
     @Option(help: "Resize to 299: adm (TF-1 legacy bilinear, the default), clean (clean-fid PIL bicubic) or pytorch (half-pixel bilinear).")
     var resize: ResizeMode = .adm
     @Option(name: .customLong("batch-size"), help: "Images per network batch.") var batchSize = 16
+    @Flag(name: .customLong("no-cache"), help: "Neither read nor store features in the feature cache ($DIMR_EVAL_CACHE/features).")
+    var noCache = false
 
-    func provider(progress: Bool = true) -> ExtractorProvider {
-        ExtractorProvider(weights: weights.map { URL(fileURLWithPath: $0) }, resize: resize, batchSize: batchSize, progress: progress)
+    func provider(progress: Bool = true) throws -> ExtractorProvider {
+        ExtractorProvider(weights: weights.map { URL(fileURLWithPath: $0) }, resize: resize, batchSize: batchSize, progress: progress,
+                          cache: noCache ? nil : try FeatureCache())
     }
 
     func validate() throws {

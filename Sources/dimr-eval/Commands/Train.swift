@@ -152,12 +152,13 @@ func jsonLine<T: Encodable>(_ value: T, event: String) -> String {
 
 /// Scores a checkpoint's samples with the Eval library: the samples and the held-out reference
 /// images go through the same Inception feature extractor as `dimr-eval evaluate`; the reference
-/// side is computed once per run.
+/// side is computed once per run, and its features come from the feature cache when another run
+/// (or this one before `--resume`) held out the same images.
 final class TrainingScorer {
     let folder: URL
     let referenceCount: Int
     private var reference: MetricSuite.Side?
-    private let provider = ExtractorProvider(progress: false)
+    private let provider = ExtractorProvider(progress: false, cache: try? FeatureCache())
     /// Distortion classifier trained once from the held-out reference images (hand-made spectral
     /// and pixel features: seconds, not Inception passes); nil when there are too few of them.
     private var distortion: (DistortionClassifier, FeatureProvider)?
@@ -171,7 +172,7 @@ final class TrainingScorer {
             let url = folder.appendingPathComponent("reference.npz")
             let held = request.data.referenceImages(count: referenceCount)
             try writeADMBatch(held.map(\.image), labels: held.map(\.label), to: url)
-            reference = try side(url)
+            reference = try side(url, cached: true)
             if referenceCount >= DistortionTrainingOptions.minimumReferenceImages {
                 let features = HandcraftedFeatures()
                 distortion = (try cachedDistortionClassifier(reference: url, features: features,
@@ -182,7 +183,7 @@ final class TrainingScorer {
         }
         let url = dir.appendingPathComponent(String(format: "step-%08d.npz", request.step))
         try writeADMBatch(request.samples, labels: request.labels, to: url)
-        let fake = try side(url)
+        let fake = try side(url, cached: false)   // each checkpoint's samples are new: not worth an entry
         var settings = MetricSuite.Settings()
         settings.kidSubsetSize = min(settings.kidSubsetSize, request.samples.count, referenceCount)
         settings.isSplits = 1
@@ -203,8 +204,9 @@ final class TrainingScorer {
         return out
     }
 
-    private func side(_ url: URL) throws -> MetricSuite.Side {
+    private func side(_ url: URL, cached: Bool) throws -> MetricSuite.Side {
         let input = try EvalInput(url)
+        input.usesCache = cached
         let loaded = try input.features(provider)
         let statistics = try StatisticsFile(pool: loaded.poolMoments, spatial: loaded.spatialMoments)
         return MetricSuite.Side(statistics: statistics, features: loaded.pool, description: url.lastPathComponent)
