@@ -20,10 +20,12 @@ public final class NpzFile {
             throw FormatError(url, field: "file", expected: "a readable .npz file",
                               found: FileManager.default.fileExists(atPath: url.path) ? "unreadable" : "no such file")
         }
+        let expected = "a zip archive (np.savez / np.savez_compressed)"
+        try ZipChecks.requireEndRecord(url, field: "zip container", expected: expected)
         do {
             archive = try Archive(url: url, accessMode: .read)
         } catch {
-            throw FormatError(url, field: "zip container", expected: "a zip archive (np.savez / np.savez_compressed)",
+            throw FormatError(url, field: "zip container", expected: expected,
                               found: NpzFile.describeZipError(error, url: url))
         }
         var names: [String] = []
@@ -180,6 +182,7 @@ public final class NpzFile {
     /// The zip directory's size for a member must match its header; a mismatch means a corrupt
     /// or truncated archive, and is cheaper to report now than after reading gigabytes.
     private func checkSize(_ header: NpyHeader, entry: Entry, name: String) throws {
+        try ZipChecks.checkSizes(entry, fileSize: ZipChecks.fileSize(url), url: url)
         let expected = UInt64(header.headerLength + header.dataBytes)
         guard entry.uncompressedSize == expected else {
             throw FormatError(url, field: "\(name).npy size",
@@ -220,8 +223,7 @@ public func writeNpz(_ arrays: [(String, NpyArray)], to url: URL, compressed: Bo
         try zip.finish()
         return
     }
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    let temporary = StaleTemporaries.path(beside: url)
     defer { try? FileManager.default.removeItem(at: temporary) }
     do {
         let archive = try Archive(url: temporary, accessMode: .create)
