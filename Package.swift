@@ -22,7 +22,7 @@ let package = Package(
         // OpenBLAS + LAPACKE, loaded with dlopen after the core type is chosen (see native_blas.c).
         .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),  // libjpeg-dev
-        .systemLibrary(name: "CPNG", providers: [.apt(["libpng-dev"])]),
+        .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),  // libpng-dev
         .systemLibrary(name: "CFFTW", providers: [.apt(["libfftw3-dev"])]),
 
         .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: optimize),

@@ -3,13 +3,14 @@ import Foundation
 
 /// Decodes a JPEG with libjpeg-turbo's default (accurate integer) IDCT and fancy upsampling —
 /// the settings PIL uses, so pixels match PIL's for the same libjpeg-turbo. Grayscale and CMYK
-/// files come out as RGB. A truncated or corrupt file throws.
-public func decodeJPEG(_ data: [UInt8], file: String = "<memory>") throws -> RGBImage {
+/// files come out as RGB. A truncated or corrupt file throws. EXIF orientation is not applied
+/// (pixels in stored order, as PIL's `Image.open` and so every reference FID tool reads them).
+public func decodeJPEG(_ data: [UInt8], file: String = "<memory>", maxPixels: Int = maximumDecodedPixels) throws -> RGBImage {
     var pixels: UnsafeMutablePointer<UInt8>?
     var width: Int32 = 0, height: Int32 = 0
     var message = [CChar](repeating: 0, count: Int(CJPEG_MESSAGE_SIZE))
     let status = data.withUnsafeBufferPointer { buffer in
-        cjpeg_decode_rgb(buffer.baseAddress, buffer.count, &pixels, &width, &height, &message)
+        cjpeg_decode_rgb(buffer.baseAddress, buffer.count, max(0, maxPixels), &pixels, &width, &height, &message)
     }
     guard status == 0, let pixels else {
         throw FormatError(file: file, field: "JPEG data", expected: "a decodable JPEG",
