@@ -21,27 +21,32 @@ struct Evaluate: ParsableCommand {
     @Argument(help: "Generated samples.") var samples: String
     @Argument(help: "Reference batch.") var reference: String
     @OptionGroup var inception: InceptionOptions
-    @Option(help: "Neighbourhood size of precision/recall (ADM: 3).") var k = 3
-    @Option(name: .customLong("density-k"), help: "Neighbourhood size of density/coverage (prdc: 5).") var densityK = 5
+    @Option(parsing: .unconditional, help: "Neighbourhood size of precision/recall (ADM: 3).") var k = 3
+    @Option(name: .customLong("density-k"), parsing: .unconditional, help: "Neighbourhood size of density/coverage (prdc: 5).") var densityK = 5
     @Option(name: .customLong("pr-precision"), help: "Distance arithmetic for precision/recall: fp32, or fp16 as ADM's GPU evaluator.")
     var prPrecision: DistancePrecision = .fp32
-    @Option(name: .customLong("kid-subsets"), help: "KID: number of random subsets.") var kidSubsets = 100
-    @Option(name: .customLong("kid-subset-size"), help: "KID: images per subset (capped at the smaller set).") var kidSubsetSize = 1000
-    @Option(help: "KID: seed of numpy's RandomState for the subsets.") var seed: UInt32 = 0
-    @Option(name: .customLong("is-splits"), help: "IS: number of consecutive splits (ADM: 10 of 5000 at 50k).") var isSplits = 10
+    @Option(name: .customLong("kid-subsets"), parsing: .unconditional, help: "KID: number of random subsets.") var kidSubsets = 100
+    @Option(name: .customLong("kid-subset-size"), parsing: .unconditional, help: "KID: images per subset (capped at the smaller set).") var kidSubsetSize = 1000
+    @Option(parsing: .unconditional, help: "KID: seed of numpy's RandomState for the subsets.") var seed: UInt32 = 0
+    @Option(name: .customLong("is-splits"), parsing: .unconditional, help: "IS: number of consecutive splits (ADM: 10 of 5000 at 50k).") var isSplits = 10
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "Also write the JSON report to this file (atomically), e.g. for `dimr-eval report`.") var saveJson: String?
 
     func validate() throws {
-        guard k >= 1, densityK >= 1 else { throw ValidationError("--k and --density-k must be at least 1") }
-        guard kidSubsets >= 1, kidSubsetSize >= 2 else { throw ValidationError("--kid-subsets must be ≥ 1 and --kid-subset-size ≥ 2") }
-        guard isSplits >= 1 else { throw ValidationError("--is-splits must be at least 1") }
+        try requirePositive(k, "--k")
+        try requirePositive(densityK, "--density-k")
+        try requirePositive(kidSubsets, "--kid-subsets")
+        try require(kidSubsetSize >= 2, "--kid-subset-size", "at least 2", kidSubsetSize)
+        try requirePositive(isSplits, "--is-splits")
     }
 
     func run() throws {
         let provider = inception.provider()
-        let fake = try side(EvalInput(URL(fileURLWithPath: samples)), provider)
-        let real = try side(EvalInput(URL(fileURLWithPath: reference)), provider)
+        let saveURL = try saveJson.map { try checkedOutput($0, option: "--save-json", inputs: [samples, reference]) }
+        let inputs = try [samples, reference].map { try EvalInput(URL(fileURLWithPath: $0)) }
+        try prepare(inputs, provider, needsNetwork: { $0.needsNetworkForFeatures }, check: { try $0.checkStatisticsPossible() })
+        let fake = try side(inputs[0], provider)
+        let real = try side(inputs[1], provider)
         var fc: Tensor?
         var note = ""
         do {
@@ -58,8 +63,8 @@ struct Evaluate: ParsableCommand {
         settings.kidSubsets = kidSubsets; settings.kidSubsetSize = kidSubsetSize; settings.kidSeed = seed
         settings.isSplits = isSplits
         let report = try MetricSuite.evaluate(samples: fake, reference: real, fcWeight: fc, fcNote: note, settings: settings)
-        if let saveJson {
-            try writeAtomically(Data(try jsonString(report).utf8), to: URL(fileURLWithPath: saveJson))
+        if let saveURL {
+            try writeAtomically(Data(try jsonString(report).utf8), to: saveURL)
         }
         if json { print(try jsonString(report)); return }
         print(table(report))

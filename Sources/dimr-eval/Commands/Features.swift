@@ -33,7 +33,7 @@ struct Features: ParsableCommand {
     @Option(help: "Resize to 299: adm (TF-1 bilinear, ADM evaluator), clean (clean-fid PIL bicubic), pytorch (pytorch-fid bilinear).")
     var resize: ResizeMode = .adm
 
-    @Option(help: "Images per network batch.")
+    @Option(parsing: .unconditional, help: "Images per network batch.")
     var batchSize = 16
 
     @Flag(help: "Print a JSON summary.") var json = false
@@ -49,12 +49,13 @@ struct Features: ParsableCommand {
     }
 
     func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        try requirePositive(batchSize, "--batch-size")
         if let shard { _ = try ShardSpec(shard) }
     }
 
     func run() throws {
         let started = Date()
+        let out = try checkedOutput(output, inputs: [images])
         let source = try openImageSource(URL(fileURLWithPath: images))
         let spec = try shard.map(ShardSpec.init) ?? ShardSpec(index: 0, count: 1)
         let rows = spec.rows(of: source.count)
@@ -65,7 +66,6 @@ struct Features: ParsableCommand {
         let meta = FeaturesMeta(extractor: extractor, source: source.url.path, sourceImages: source.count,
                                 shard: shard == nil ? nil : spec.description, rows: rows)
 
-        let out = URL(fileURLWithPath: output)
         let pool = try NpzStreamWriter(url: out, name: "pool", dtype: .float32, shape: [rows.count, FeatureExtractor.poolDimension])
         do {
             let spatial = try pool.spool(name: "spatial", dtype: .float32, shape: [rows.count, FeatureExtractor.spatialDimension])

@@ -24,8 +24,10 @@ struct Fid: ParsableCommand {
 
     func run() throws {
         let provider = inception.provider()
-        let first = try EvalInput(URL(fileURLWithPath: a)).statistics(provider)
-        let second = try EvalInput(URL(fileURLWithPath: b)).statistics(provider)
+        let inputs = try [a, b].map { try EvalInput(URL(fileURLWithPath: $0)) }
+        try prepare(inputs, provider, needsNetwork: { $0.needsNetworkForStatistics }, check: { try $0.checkStatisticsPossible() })
+        let first = try inputs[0].statistics(provider)
+        let second = try inputs[1].statistics(provider)
         guard first.pool.dimension == second.pool.dimension else {
             throw ValidationError("\(a) has \(first.pool.dimension)-d statistics but \(b) has \(second.pool.dimension)-d; FID compares features of the same layer (pool3: 2048)")
         }
@@ -40,15 +42,24 @@ struct InceptionOptions: ParsableArguments {
     var weights: String?
     @Option(help: "Resize to 299: adm (TF-1 legacy bilinear, the default), clean (clean-fid PIL bicubic) or pytorch (half-pixel bilinear).")
     var resize: ResizeMode = .adm
-    @Option(name: .customLong("batch-size"), help: "Images per network batch.") var batchSize = 16
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Images per network batch.") var batchSize = 16
 
     func provider(progress: Bool = true) -> ExtractorProvider {
         ExtractorProvider(weights: weights.map { URL(fileURLWithPath: $0) }, resize: resize, batchSize: batchSize, progress: progress)
     }
 
     func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        try requirePositive(batchSize, "--batch-size")
     }
+}
+
+/// Before any feature pass: every input is checked (`check`), then the weights are loaded if some
+/// input needs the network, so a bad second input or a damaged weights file is refused at once
+/// rather than after the first input's features.
+func prepare(_ inputs: [EvalInput], _ provider: ExtractorProvider, needsNetwork: (EvalInput) -> Bool,
+             check: (EvalInput) throws -> Void) throws {
+    for input in inputs { try check(input) }
+    if inputs.contains(where: needsNetwork) { _ = try provider.get() }
 }
 
 /// Declared here for every command that takes --resize (Features.swift relies on it).

@@ -21,9 +21,12 @@ struct Stats: ParsableCommand {
     struct Summary: Encodable { var output: String; var count: Int?; var dimension: Int; var spatialDimension: Int? }
 
     func run() throws {
+        let out = try checkedOutput(output, inputs: [input])
         let source = try EvalInput(URL(fileURLWithPath: input))
-        let stats = try source.statistics(inception.provider())
-        try stats.write(to: URL(fileURLWithPath: output))
+        let provider = inception.provider()
+        try prepare([source], provider, needsNetwork: { $0.needsNetworkForStatistics }, check: { try $0.checkStatisticsPossible() })
+        let stats = try source.statistics(provider)
+        try stats.write(to: out)
         let summary = Summary(output: output, count: stats.pool.count, dimension: stats.pool.dimension,
                               spatialDimension: stats.spatial?.dimension)
         if json { print(try jsonString(summary)); return }
