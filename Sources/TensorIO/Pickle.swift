@@ -402,7 +402,7 @@ public struct Unpickler {
             case .list(let l): pending += l.items
             case .dict(let d): for (k, v) in d.items { pending.append(k); pending.append(v) }
             case .object(let o):
-                pending += o.arguments + o.listItems.items
+                pending += [o.callable] + o.arguments + o.listItems.items
                 if let state = o.state { pending.append(state) }
                 for (k, v) in o.dictItems.items { pending.append(k); pending.append(v) }
             default: break

@@ -130,6 +130,9 @@ final class PickleCycleTests: XCTestCase {
         assertFormatError(try Unpickler.load(list, file: "cycle.pkl"), ["cycle.pkl", "pickle opcode 0x61", "contain itself"])
         let viaMemo: [UInt8] = [0x80, 0x02, 0x7D, 0x71, 0x00, 0x4B, 0x01, 0x5D, 0x68, 0x00, 0x61, 0x73, 0x2E]  // d = {}; d[1] = [d]
         assertFormatError(try Unpickler.load(viaMemo, file: "memo.pkl"), ["memo.pkl", "pickle opcode 0x73", "contain itself"])
+        // Through an object's callable: o1 = L2(); o2 = o1(); o1.append(o2) (found by fuzzing too).
+        let viaCallable: [UInt8] = [0x80, 0x02, 0x5D, 0x5D, 0x52, 0x32, 0x5D, 0x52, 0x61, 0x2E]
+        assertFormatError(try Unpickler.load(viaCallable, file: "callable.pkl"), ["callable.pkl", "pickle opcode 0x61", "contain itself"])
         // Shared (not cyclic) references stay fine: [x, x] with x = [].
         let shared: [UInt8] = [0x80, 0x02, 0x5D, 0x5D, 0x71, 0x00, 0x61, 0x68, 0x00, 0x61, 0x2E]
         guard case .list(let l) = try Unpickler.load(shared, file: "shared.pkl") else { return XCTFail("not a list") }
