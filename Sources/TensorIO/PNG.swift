@@ -17,19 +17,9 @@ public func decodePNG(_ data: [UInt8], file: String = "<memory>", maxPixels: Int
         throw FormatError(file: file, field: "PNG header", expected: "the PNG signature 89 50 4E 47 0D 0A 1A 0A",
                           found: describeBytes(data.prefix(8)) + (data.isEmpty ? "" : " (\(data.count) bytes)"))
     }
-    var pixels: UnsafeMutablePointer<UInt8>?
-    var width: Int32 = 0, height: Int32 = 0
-    var message = [CChar](repeating: 0, count: Int(CPNG_MESSAGE_SIZE))
-    let status = data.withUnsafeBufferPointer { buffer in
-        cpng_decode_rgb(buffer.baseAddress, buffer.count, max(0, maxPixels), &pixels, &width, &height, &message)
-    }
-    guard status == 0, let pixels else {
-        throw FormatError(file: file, field: "PNG data", expected: "a decodable PNG",
-                          found: String(cString: message) + " (\(data.count) bytes)")
-    }
-    defer { cpng_free(pixels) }
-    let count = Int(width) * Int(height) * 3
-    return RGBImage(width: Int(width), height: Int(height), pixels: Array(UnsafeBufferPointer(start: pixels, count: count)))
+    return try decodeThroughShim(data, file: file, format: "PNG", messageSize: CPNG_MESSAGE_SIZE, {
+        cpng_decode_rgb($0, $1, max(0, maxPixels), $2, $3, $4, $5)
+    }, free: { cpng_free($0) })
 }
 
 /// Encodes 8-bit RGB as PNG (lossless).

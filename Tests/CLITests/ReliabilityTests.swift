@@ -123,7 +123,7 @@ final class ReliabilityTests: XCTestCase {
         text += "{\"event\":\"step\",\"loss\":0.5,\"step\":4}\n{\"event\":\"step\",\"loss\":0.5,\"step\":5}\n{\"event\":\"st"
         try text.write(to: log, atomically: true, encoding: .utf8)
         // A stale temporary of that killed run's checkpoint write.
-        let stale = run.appendingPathComponent("checkpoints/.step-00000004.safetensors.tmp-\(deadProcessID())-42")
+        let stale = run.appendingPathComponent("checkpoints/.step-00000004.safetensors.tmp-\(try deadProcessID())-42")
         try Data(repeating: 0, count: 1000).write(to: stale)
 
         let resumed = try CLI.run(["train", "--arch", "dit", "--steps", "5", "--no-score", "--out", run.path, "--resume", "--log-every", "1"])
@@ -169,11 +169,9 @@ final class ReliabilityTests: XCTestCase {
         }
     }
 
-    func deadProcessID() -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/true")
-        try? process.run()
-        process.waitUntilExit()
-        return process.processIdentifier
+    /// A process id no process can have (above the kernel's pid_max).
+    func deadProcessID() throws -> Int32 {
+        let text = try String(contentsOfFile: "/proc/sys/kernel/pid_max", encoding: .utf8)
+        return (Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 4_194_304) + 1
     }
 }
