@@ -21,7 +21,7 @@ public final class NpzFile {
                               found: FileManager.default.fileExists(atPath: url.path) ? "unreadable" : "no such file")
         }
         let expected = "a zip archive (np.savez / np.savez_compressed)"
-        try ZipChecks.requireEndRecord(url, field: "zip container", expected: expected)
+        try ZipChecks.requireSaneDirectory(url, field: "zip container", expected: expected)
         do {
             archive = try Archive(url: url, accessMode: .read)
         } catch {

@@ -295,7 +295,7 @@ final class ZipStorages {
 
     init(_ url: URL) throws {
         self.url = url
-        try ZipChecks.requireEndRecord(url, field: "zip container", expected: "a readable zip archive (PyTorch checkpoint)")
+        try ZipChecks.requireSaneDirectory(url, field: "zip container", expected: "a readable zip archive (PyTorch checkpoint)")
         do {
             archive = try Archive(url: url, accessMode: .read)
         } catch {

@@ -91,6 +91,16 @@ final class DamagedFileTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(start), 2, "refused from the file's tail, not by a byte-wise scan")
     }
 
+    /// Found by fuzzing (fixtures/fuzz/regressions/torch/): a zip64 end record whose directory
+    /// offset is 2^63 or more trapped inside ZIPFoundation (an unchecked conversion to off_t).
+    func testZip64OffsetsBeyondTheFileAreRefused() throws {
+        let input = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fixtures/fuzz/regressions/torch/zip64_offset_beyond_off_t.pt")
+        assertFormatError(try TorchCheckpoint(contentsOf: input), ["zip64_offset_beyond_off_t.pt", "zip container", "corrupt zip directory",
+                                                                   "zip64 directory offset"])
+        assertFormatError(try NpzFile(contentsOf: input), ["corrupt zip directory"])
+    }
+
     /// A zip directory claiming a member far larger than deflate can expand its bytes is refused
     /// before anything is allocated for it.
     func testImpossibleMemberSizeIsRefused() throws {
