@@ -148,6 +148,31 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(freshSteps.count, 1)
     }
 
+    /// A killed `features` run leaves its spool and atomic-write temporaries beside the output;
+    /// the next command writing into that folder removes them (before its work, so even one that
+    /// then fails on its weights), and keeps a live process's temporaries and unrelated files.
+    func testLeftoversOfAKilledFeaturesRunAreRemovedByTheNextRun() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let dead = try deadProcessID()
+        let oldSpool = dir.appendingPathComponent(".out.npz.spatial.0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0.part")   // before this issue
+        let stale = [oldSpool.lastPathComponent, ".out.npz.tmp-\(dead)-1234",
+                     ".out.npz.spatial.tmp-\(dead)-99", ".out.npz.tmp-\(dead)-7"]
+        let kept = [".out.npz.tmp-\(getpid())-5", ".notes.part", "out.npz.tmp-\(dead)-3"]
+        for name in stale + kept { try Data(repeating: 1, count: 100).write(to: dir.appendingPathComponent(name)) }
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: oldSpool.path)
+
+        let result = try CLI.run(["features", fixture("inception/images_32.npz"), "-o", dir.appendingPathComponent("out.npz").path,
+                                  "--weights", dir.appendingPathComponent("missing.pt").path])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        for name in stale {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), "\(name) removed")
+            XCTAssertTrue(result.stderr.contains("removed a stale temporary file of a stopped run: \(dir.appendingPathComponent(name).path)"),
+                          result.stderr)
+        }
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)), Set(kept))
+    }
+
     /// The inputs that once crashed a fuzz target (fixtures/fuzz/regressions/TARGET/) replay
     /// without a trap through the same target code, built normally.
     func testFuzzRegressionInputsReplay() throws {
