@@ -22,7 +22,7 @@ let package = Package(
         // OpenBLAS + LAPACKE, loaded with dlopen after the core type is chosen (see native_blas.c).
         .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),  // libjpeg-dev
-        .systemLibrary(name: "CPNG", providers: [.apt(["libpng-dev"])]),
+        .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),  // libpng-dev
         .systemLibrary(name: "CFFTW", providers: [.apt(["libfftw3-dev"])]),
 
         .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: optimize),
@@ -45,13 +45,17 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
+        // Fuzz targets for the file parsers: libFuzzer entry point when built by scripts/fuzz.sh,
+        // a replayer of saved inputs otherwise (the CLI tests run it on the crash regressions).
+        .executableTarget(name: "dimr-eval-fuzz", dependencies: ["TensorIO", "Eval"], swiftSettings: optimize),
+
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"]),
         .testTarget(name: "InceptionNetTests", dependencies: ["InceptionNet", "TensorIO"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "DiMRTrainerTests", dependencies: ["DiMRTrainer"]),
         .testTarget(name: "DistortionTests", dependencies: ["Distortion"]),
-        .testTarget(name: "CLITests", dependencies: ["dimr-eval"]),
+        .testTarget(name: "CLITests", dependencies: ["dimr-eval", "dimr-eval-fuzz"]),
     ],
     // Swift 5 language mode: the numeric kernels share raw buffers across threads by design
     // (see Parallel.swift); strict-concurrency checking would only add wrappers around them.

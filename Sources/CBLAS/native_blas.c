@@ -18,6 +18,7 @@ typedef void (*ssyrk_fn)(enum CBLAS_ORDER, enum CBLAS_UPLO, enum CBLAS_TRANSPOSE
 typedef void (*dsyrk_fn)(enum CBLAS_ORDER, enum CBLAS_UPLO, enum CBLAS_TRANSPOSE, int, int, double,
                          const double *, int, double, double *, int);
 typedef int (*dsyevd_fn)(int, char, char, int, double *, int, double *);
+typedef int (*dpotrf_fn)(int, char, int, double *, int);
 typedef char *(*str_fn)(void);
 typedef int (*int_fn)(void);
 typedef void (*setint_fn)(int);
@@ -28,7 +29,7 @@ static char error_text[512] = "not loaded yet";
 static char requested_core[32] = "";
 static int core_from_user = 0;
 static sgemm_fn p_sgemm; static dgemm_fn p_dgemm; static sgemv_fn p_sgemv;
-static ssyrk_fn p_ssyrk; static dsyrk_fn p_dsyrk; static dsyevd_fn p_dsyevd;
+static ssyrk_fn p_ssyrk; static dsyrk_fn p_dsyrk; static dsyevd_fn p_dsyevd; static dpotrf_fn p_dpotrf;
 static str_fn p_corename, p_config; static int_fn p_get_threads; static setint_fn p_set_threads;
 
 /// The OpenBLAS core type that fits this CPU, or NULL to let OpenBLAS decide.
@@ -90,6 +91,7 @@ static void load_once(void) {
     p_get_threads = (int_fn)sym(blas, "openblas_get_num_threads");
     p_set_threads = (setint_fn)sym(blas, "openblas_set_num_threads");
     p_dsyevd = (dsyevd_fn)sym(lapacke, "LAPACKE_dsyevd");
+    p_dpotrf = (dpotrf_fn)sym(lapacke, "LAPACKE_dpotrf");
     if (load_status == 0) error_text[0] = 0;
 }
 
@@ -128,4 +130,7 @@ void nb_dsyrk(enum CBLAS_ORDER o, enum CBLAS_UPLO u, enum CBLAS_TRANSPOSE t, int
 }
 int nb_dsyevd(int layout, char jobz, char uplo, int n, double *a, int lda, double *w) {
     must_load(); return p_dsyevd(layout, jobz, uplo, n, a, lda, w);
+}
+int nb_dpotrf(int layout, char uplo, int n, double *a, int lda) {
+    must_load(); return p_dpotrf(layout, uplo, n, a, lda);
 }

@@ -42,7 +42,7 @@ static void install_error_manager(struct shim_error_manager *err, char *message)
     message[0] = 0;
 }
 
-int cjpeg_decode_rgb(const unsigned char *data, size_t size, unsigned char **pixels,
+int cjpeg_decode_rgb(const unsigned char *data, size_t size, size_t max_pixels, unsigned char **pixels,
                      int *width, int *height, char message[CJPEG_MESSAGE_SIZE]) {
     struct jpeg_decompress_struct cinfo;
     struct shim_error_manager err;
@@ -63,6 +63,12 @@ int cjpeg_decode_rgb(const unsigned char *data, size_t size, unsigned char **pix
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_save_markers(&cinfo, JPEG_APP0 + 14, 0xFFFF);  // Adobe marker tells whether CMYK is inverted
     jpeg_read_header(&cinfo, TRUE);
+    if ((size_t)cinfo.image_width * (size_t)cinfo.image_height > max_pixels) {
+        snprintf(message, CJPEG_MESSAGE_SIZE, "a %ux%u image (more than the %zu pixels a decoded image may have)",
+                 (unsigned)cinfo.image_width, (unsigned)cinfo.image_height, max_pixels);
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
     int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     // Gray → RGB and YCbCr → RGB are done by libjpeg; CMYK/YCCK come out as CMYK and are converted below.
     cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;

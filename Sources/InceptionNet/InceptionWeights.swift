@@ -36,21 +36,19 @@ public struct InceptionWeights {
 
     /// Reads any of the three formats.
     public static func load(_ url: URL) throws -> InceptionWeights {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw FormatError(url, field: "weights", expected: "a readable weights file",
-                              found: FileManager.default.fileExists(atPath: url.path) ? "unreadable" : "no such file")
-        }
-        let head = [UInt8](handle.readData(ofLength: 16))
-        try? handle.close()
+        let head = try readFileHead(url, count: 16, field: "weights",
+                                    expected: "a weights file (TorchScript default_1.pt, pytorch-fid .pth or safetensors)")
         if TorchCheckpoint.looksLikeTorchFile(head) {
             let checkpoint = try TorchCheckpoint(contentsOf: url)
             let raw = try checkpoint.tensorDictionary()
+            try requireFinite(raw, url: url)
             if checkpoint.format == .torchScript { return try fromTorchScript(raw, url: url) }
             return try fromPytorchFID(raw, url: url)
         }
         // safetensors: 8-byte header length, then JSON starting with "{"
         if head.count >= 9 && head[8] == UInt8(ascii: "{") {
             let (tensors, metadata) = try readSafetensorsWithMetadata(url)
+            try requireFinite(tensors, url: url)
             if metadata["format"] == safetensorsFormatTag {
                 let w = InceptionWeights(tensors: tensors, format: .safetensors, source: url.path)
                 try w.checkComplete()
@@ -61,6 +59,16 @@ public struct InceptionWeights {
         }
         throw FormatError(url, field: "weights", expected: "a TorchScript archive, a PyTorch state dict or a safetensors file",
                           found: "bytes " + head.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " "))
+    }
+
+    /// NaN or infinite weights would turn every feature into NaN, and the error would surface
+    /// far away ("mu[3] is nan"); refuse them here, naming the tensor and the element.
+    static func requireFinite(_ tensors: [String: Tensor], url: URL) throws {
+        for (name, t) in tensors.sorted(by: { $0.key < $1.key }) {
+            guard let i = (0..<t.count).first(where: { !t.data[$0].isFinite }) else { continue }
+            throw FormatError(url, field: "\(name)[\(i)] (shape \(t.shape))", expected: "finite weights",
+                              found: "\(t.data[i]) (a corrupt or diverged weights file)")
+        }
     }
 
     /// The folded weight and bias of one convolution.

@@ -11,8 +11,7 @@ public func sha1Hex(of url: URL) throws -> String {
     defer { try? handle.close() }
     var sha = SHA1()
     while true {
-        let chunk = handle.readData(ofLength: 1 << 20)
-        if chunk.isEmpty { break }
+        guard let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty else { break }
         chunk.withUnsafeBytes { sha.update($0) }
     }
     return sha.finalHex()

@@ -71,6 +71,14 @@ public enum BLAS {
                              Int32(n), a, Int32(n), w)
         if info != 0 { throw NativeLibraryError(message: "LAPACKE_dsyevd failed (info \(info)) on a \(n)x\(n) matrix") }
     }
+
+    /// Whether a symmetric n×n row-major matrix (upper triangle read) is numerically positive
+    /// definite: its Cholesky factorisation (LAPACKE_dpotrf) succeeds. `a` is overwritten.
+    public static func choleskySucceeds(n: Int, a: UnsafeMutablePointer<Double>) throws -> Bool {
+        let info = nb_dpotrf(Int32(LAPACK_ROW_MAJOR), 85 /* U */, Int32(n), a, Int32(n))
+        if info < 0 { throw NativeLibraryError(message: "LAPACKE_dpotrf: argument \(-info) invalid on a \(n)x\(n) matrix") }
+        return info == 0
+    }
 }
 
 public struct NativeLibraryError: Error, CustomStringConvertible {

@@ -28,8 +28,7 @@ public final class AtomicFileWriter {
     public init(_ url: URL) throws {
         self.url = url
         let dir = url.deletingLastPathComponent()
-        temporaryURL = dir.appendingPathComponent(
-            ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        temporaryURL = StaleTemporaries.path(beside: url)
         guard let f = fopen(temporaryURL.path, "wb") else {
             throw FormatError(url, field: "write", expected: "a writable location",
                               found: "cannot create \(temporaryURL.lastPathComponent) in \(dir.path): \(String(cString: strerror(errno)))")

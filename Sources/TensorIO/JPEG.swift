@@ -3,21 +3,12 @@ import Foundation
 
 /// Decodes a JPEG with libjpeg-turbo's default (accurate integer) IDCT and fancy upsampling —
 /// the settings PIL uses, so pixels match PIL's for the same libjpeg-turbo. Grayscale and CMYK
-/// files come out as RGB. A truncated or corrupt file throws.
-public func decodeJPEG(_ data: [UInt8], file: String = "<memory>") throws -> RGBImage {
-    var pixels: UnsafeMutablePointer<UInt8>?
-    var width: Int32 = 0, height: Int32 = 0
-    var message = [CChar](repeating: 0, count: Int(CJPEG_MESSAGE_SIZE))
-    let status = data.withUnsafeBufferPointer { buffer in
-        cjpeg_decode_rgb(buffer.baseAddress, buffer.count, &pixels, &width, &height, &message)
-    }
-    guard status == 0, let pixels else {
-        throw FormatError(file: file, field: "JPEG data", expected: "a decodable JPEG",
-                          found: String(cString: message) + " (\(data.count) bytes)")
-    }
-    defer { cjpeg_free(pixels) }
-    let count = Int(width) * Int(height) * 3
-    return RGBImage(width: Int(width), height: Int(height), pixels: Array(UnsafeBufferPointer(start: pixels, count: count)))
+/// files come out as RGB. A truncated or corrupt file throws. EXIF orientation is not applied
+/// (pixels in stored order, as PIL's `Image.open` and so every reference FID tool reads them).
+public func decodeJPEG(_ data: [UInt8], file: String = "<memory>", maxPixels: Int = maximumDecodedPixels) throws -> RGBImage {
+    try decodeThroughShim(data, file: file, format: "JPEG", messageSize: CJPEG_MESSAGE_SIZE, {
+        cjpeg_decode_rgb($0, $1, max(0, maxPixels), $2, $3, $4, $5)
+    }, free: { cjpeg_free($0) })
 }
 
 /// Encodes as a baseline JPEG (4:2:0, libjpeg's standard tables at `quality` 1...100).

@@ -151,10 +151,7 @@ public final class NpyFile {
 
     public init(_ url: URL) throws {
         self.url = url
-        guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw FormatError(url, field: "file", expected: "a readable .npy file",
-                              found: FileManager.default.fileExists(atPath: url.path) ? "unreadable" : "no such file")
-        }
+        let handle = try openFileForReading(url, field: "file", expected: "a readable .npy file")
         self.handle = handle
         let prefix = try handle.read(upToCount: 12) ?? Data()
         let total = try prefix.withUnsafeBytes { try NpyHeader.totalLength(prefix: $0, file: url.path) }
@@ -162,7 +159,8 @@ public final class NpyFile {
             throw FormatError(url, field: "npy header", expected: "at least 12 bytes",
                               found: "\(prefix.count) bytes (file truncated)")
         }
-        let rest = try handle.read(upToCount: total - 12) ?? Data()
+        // A 1.0 header is 10 bytes of preamble plus its dict; 12 bytes were read already.
+        let rest = total > 12 ? try handle.read(upToCount: total - 12) ?? Data() : Data()
         header = try (prefix + rest).withUnsafeBytes { try NpyHeader.parse($0, file: url.path) }
         let size = try handle.seekToEnd()
         let expected = UInt64(header.headerLength + header.dataBytes)

@@ -132,7 +132,7 @@ public final class SpooledArray {
 
     init(name: String, header: NpyHeader, beside output: URL) throws {
         self.name = name; self.header = header; self.output = output
-        file = output.deletingLastPathComponent().appendingPathComponent(".\(output.lastPathComponent).\(name).\(UUID().uuidString).part")
+        file = StaleTemporaries.path(beside: output, tag: ".\(name)")
         guard FileManager.default.createFile(atPath: file.path, contents: nil), let handle = FileHandle(forWritingAtPath: file.path) else {
             throw FormatError(output, field: "\(name)", expected: "a writable folder for the temporary rows", found: "cannot create \(file.path)")
         }

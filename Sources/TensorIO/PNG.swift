@@ -1,35 +1,25 @@
 import CPNG
 import Foundation
 
-/// Decodes a PNG with libpng's simplified `png_image` API. Gray, palette and 16-bit images are
-/// converted to 8-bit RGB; an alpha channel is dropped (not composited), as PIL's
-/// `convert("RGB")` does. Note: libpng applies a file's gAMA/cHRM to reach sRGB where PIL does
-/// not, so pixels of PNGs with unusual gamma chunks can differ from PIL's.
-public func decodePNG(_ data: [UInt8], file: String = "<memory>") throws -> RGBImage {
-    var image = png_image()
-    image.version = png_uint_32(PNG_IMAGE_VERSION)
-    let begun = data.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
-    guard begun != 0 else { throw pngError(&image, file: file, stage: "PNG header") }
-    defer { png_image_free(&image) }
-    // Read RGBA (alpha is not premultiplied for 8-bit output) and drop alpha ourselves, so that
-    // transparent pixels keep their colour instead of being composited onto a background.
-    image.format = png_uint_32(PNG_FORMAT_RGB | PNG_FORMAT_FLAG_ALPHA)  // PNG_FORMAT_RGBA does not import
-    let width = Int(image.width), height = Int(image.height)
-    guard width > 0, height > 0, width <= 1 << 16, height <= 1 << 16 else {
-        throw FormatError(file: file, field: "PNG size", expected: "1...65536 pixels a side", found: "\(width)x\(height)")
+/// The largest image the JPEG and PNG decoders accept, in pixels (16384 × 16384): a header
+/// claiming more is refused before any pixel memory is allocated.
+public let maximumDecodedPixels = 1 << 28
+
+/// Decodes a PNG through libpng's classic API (`CPNG/cpng_shim.c`) as PIL's `convert("RGB")`
+/// does: palette looked up, gray repeated into RGB, alpha dropped without compositing, no gamma
+/// or colour-space conversion (gAMA, sRGB, iCCP are ignored, as PIL ignores them). 16-bit
+/// samples v map to round(v / 257), the nearest 8-bit value (what `np.round(a / 257)` gives;
+/// PIL itself truncates 16-bit RGB to the high byte). Interlaced files decode. A damaged chunk
+/// (CRC mismatch) or a cut inside the image data throws.
+public func decodePNG(_ data: [UInt8], file: String = "<memory>", maxPixels: Int = maximumDecodedPixels) throws -> RGBImage {
+    let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+    guard data.starts(with: signature) else {
+        throw FormatError(file: file, field: "PNG header", expected: "the PNG signature 89 50 4E 47 0D 0A 1A 0A",
+                          found: describeBytes(data.prefix(8)) + (data.isEmpty ? "" : " (\(data.count) bytes)"))
     }
-    var rgba = [UInt8](repeating: 0, count: width * height * 4)  // PNG_IMAGE_SIZE does not import
-    let finished = rgba.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
-    guard finished != 0 else { throw pngError(&image, file: file, stage: "PNG data") }
-    var rgb = [UInt8](repeating: 0, count: width * height * 3)
-    rgba.withUnsafeBufferPointer { src in
-        rgb.withUnsafeMutableBufferPointer { dst in
-            for i in 0..<(width * height) {
-                dst[3 * i] = src[4 * i]; dst[3 * i + 1] = src[4 * i + 1]; dst[3 * i + 2] = src[4 * i + 2]
-            }
-        }
-    }
-    return RGBImage(width: width, height: height, pixels: rgb)
+    return try decodeThroughShim(data, file: file, format: "PNG", messageSize: CPNG_MESSAGE_SIZE, {
+        cpng_decode_rgb($0, $1, max(0, maxPixels), $2, $3, $4, $5)
+    }, free: { cpng_free($0) })
 }
 
 /// Encodes 8-bit RGB as PNG (lossless).

@@ -221,9 +221,9 @@ public struct Unpickler {
             case 0x62:                                                  // BUILD
                 let state = try pop()
                 switch try peek() {
-                case .object(let o): o.state = state
+                case .object(let o): try refuseCycle(o, [state]); o.state = state
                 case .dict(let d):  // e.g. an OrderedDict's __dict__; merge string-keyed entries
-                    if case .dict(let s) = state { for (k, v) in s.items { d.set(k, v) } }
+                    if case .dict(let s) = state { try refuseCycle(d, [state]); for (k, v) in s.items { d.set(k, v) } }
                 default: throw error("an object to BUILD", "\(try peek())")
                 }
             case 0x51: stack.append(.persistent(try pop()))             // BINPERSID
@@ -356,8 +356,8 @@ public struct Unpickler {
 
     private mutating func append(_ values: [PickleValue]) throws {
         switch try peek() {
-        case .list(let l): l.items += values
-        case .object(let o): o.listItems.items += values
+        case .list(let l): try refuseCycle(l, values); l.items += values
+        case .object(let o): try refuseCycle(o, values); o.listItems.items += values
         case let other: throw error("a list to append to", "\(other)")
         }
     }
@@ -370,7 +370,44 @@ public struct Unpickler {
         case .object(let o): dict = o.dictItems  // OrderedDict() made by REDUCE, filled by SETITEMS
         default: throw error("a dict to set items in", "\(target)")
         }
+        switch target {
+        case .object(let o): try refuseCycle(o, values)
+        default: try refuseCycle(dict, values)
+        }
         try pairs(values) { dict.set($0, $1) }
+    }
+
+    /// Torch never writes a container that contains itself, and such a cycle of references would
+    /// never be freed (and would send readers round in circles): putting `values` into
+    /// `container` is refused when the container is reachable from them.
+    private func refuseCycle(_ container: AnyObject, _ values: [PickleValue]) throws {
+        var pending = values
+        var seen = Set<ObjectIdentifier>()
+        while let value = pending.popLast() {
+            let object: AnyObject
+            switch value {
+            case .tuple(let items): pending += items; continue
+            case .persistent(let id): pending.append(id); continue
+            case .list(let l): object = l
+            case .dict(let d): object = d
+            case .object(let o): object = o
+            default: continue
+            }
+            if object === container {
+                throw error("a tree of values (torch files never refer back to a container from inside it)",
+                            "a container that would contain itself")
+            }
+            guard seen.insert(ObjectIdentifier(object)).inserted else { continue }
+            switch value {
+            case .list(let l): pending += l.items
+            case .dict(let d): for (k, v) in d.items { pending.append(k); pending.append(v) }
+            case .object(let o):
+                pending += [o.callable] + o.arguments + o.listItems.items
+                if let state = o.state { pending.append(state) }
+                for (k, v) in o.dictItems.items { pending.append(k); pending.append(v) }
+            default: break
+            }
+        }
     }
 
     private func pairs(_ values: [PickleValue], _ body: (PickleValue, PickleValue) -> Void) throws {

@@ -34,3 +34,23 @@ public func readImage(_ url: URL) throws -> RGBImage {
     }
     return try decodeImage([UInt8](data), file: url.path)
 }
+
+/// Runs one of the C decoding shims (`cjpeg_decode_rgb`, `cpng_decode_rgb`: bytes in; a malloc'd
+/// RGB buffer, its size and a message out) and turns its result into an image or a FormatError
+/// naming `file` and "<format> data".
+func decodeThroughShim(_ data: [UInt8], file: String, format: String, messageSize: Int32,
+                       _ decode: (UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>,
+                                  UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>, UnsafeMutablePointer<CChar>) -> Int32,
+                       free: (UnsafeMutablePointer<UInt8>) -> Void) throws -> RGBImage {
+    var pixels: UnsafeMutablePointer<UInt8>?
+    var width: Int32 = 0, height: Int32 = 0
+    var message = [CChar](repeating: 0, count: Int(messageSize))
+    let status = data.withUnsafeBufferPointer { buffer in decode(buffer.baseAddress, buffer.count, &pixels, &width, &height, &message) }
+    guard status == 0, let pixels else {
+        throw FormatError(file: file, field: "\(format) data", expected: "a decodable \(format)",
+                          found: String(cString: message) + " (\(data.count) bytes)")
+    }
+    defer { free(pixels) }
+    let count = Int(width) * Int(height) * 3
+    return RGBImage(width: Int(width), height: Int(height), pixels: Array(UnsafeBufferPointer(start: pixels, count: count)))
+}

@@ -20,10 +20,7 @@ public func readSafetensorsWithMetadata(_ url: URL) throws -> (tensors: [String:
 
 /// Tensors in their stored type (BF16 is widened to float32, having no numpy equivalent).
 public func readSafetensorsArrays(_ url: URL) throws -> (arrays: [String: NpyArray], metadata: [String: String]) {
-    guard let handle = FileHandle(forReadingAtPath: url.path) else {
-        throw FormatError(url, field: "file", expected: "a readable .safetensors file",
-                          found: FileManager.default.fileExists(atPath: url.path) ? "unreadable" : "no such file")
-    }
+    let handle = try openFileForReading(url, field: "file", expected: "a readable .safetensors file")
     defer { try? handle.close() }
     let fileSize = try handle.seekToEnd()
     try handle.seek(toOffset: 0)

@@ -26,12 +26,7 @@ public final class TorchCheckpoint {
 
     public init(contentsOf url: URL) throws {
         self.url = url
-        guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw FormatError(url, field: "file", expected: "a readable PyTorch file",
-                              found: FileManager.default.fileExists(atPath: url.path) ? "unreadable" : "no such file")
-        }
-        let head = [UInt8](handle.readData(ofLength: 16))
-        try? handle.close()
+        let head = try readFileHead(url, count: 16, field: "file", expected: "a readable PyTorch file")
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
             let zip = try ZipStorages(url)
             root = try Unpickler.load(zip.dataPickle, file: url.path + " (data.pkl)")
@@ -300,6 +295,7 @@ final class ZipStorages {
 
     init(_ url: URL) throws {
         self.url = url
+        try ZipChecks.requireSaneDirectory(url, field: "zip container", expected: "a readable zip archive (PyTorch checkpoint)")
         do {
             archive = try Archive(url: url, accessMode: .read)
         } catch {
@@ -338,19 +334,7 @@ final class ZipStorages {
     }
 
     static func read(_ entry: Entry, archive: Archive, url: URL) throws -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(Int(min(entry.uncompressedSize, 1 << 31)))
-        do {
-            _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: false) { data in out += data }
-        } catch {
-            throw FormatError(url, field: "zip member \(entry.path)", expected: "a readable member",
-                              found: "\(error) (file truncated or corrupt?)")
-        }
-        guard out.count == Int(entry.uncompressedSize) else {
-            throw FormatError(url, field: "zip member \(entry.path)", expected: "\(entry.uncompressedSize) bytes",
-                              found: "\(out.count) bytes (file truncated?)")
-        }
-        return out
+        try ZipChecks.readMember(entry, archive: archive, url: url)
     }
 }
 

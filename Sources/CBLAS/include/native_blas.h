@@ -37,3 +37,5 @@ void nb_dsyrk(enum CBLAS_ORDER order, enum CBLAS_UPLO uplo, enum CBLAS_TRANSPOSE
               double alpha, const double *a, int lda, double beta, double *c, int ldc);
 /// Symmetric eigendecomposition (LAPACKE_dsyevd). jobz 'V' or 'N'; uplo 'U' or 'L'.
 int nb_dsyevd(int matrix_layout, char jobz, char uplo, int n, double *a, int lda, double *w);
+/// Cholesky factorisation (LAPACKE_dpotrf); returns > 0 when the matrix is not positive definite.
+int nb_dpotrf(int matrix_layout, char uplo, int n, double *a, int lda);

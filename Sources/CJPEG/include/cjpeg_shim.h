@@ -13,8 +13,11 @@
 /// On success returns 0 and sets *pixels (malloc'd, width*height*3 bytes; the caller frees it with
 /// cjpeg_free), *width and *height. On failure returns -1, *pixels is NULL and `message` holds
 /// libjpeg's reason. A file that ends before the image data does ("Premature end of JPEG file")
-/// is an error here, as it is in PIL, rather than an image padded with grey.
-int cjpeg_decode_rgb(const unsigned char *data, size_t size, unsigned char **pixels,
+/// is an error here, as it is in PIL, rather than an image padded with grey. Images of more than
+/// `max_pixels` pixels are refused after the header, before libjpeg allocates anything for them.
+/// EXIF orientation (APP1) is not applied: pixels come out in stored order, as PIL's Image.open
+/// gives them (pytorch-fid, clean-fid and torch-fidelity do not call exif_transpose either).
+int cjpeg_decode_rgb(const unsigned char *data, size_t size, size_t max_pixels, unsigned char **pixels,
                      int *width, int *height, char message[CJPEG_MESSAGE_SIZE]);
 
 /// Encodes 8-bit interleaved RGB (row-major, width*3 bytes a row) as a baseline JPEG with libjpeg's

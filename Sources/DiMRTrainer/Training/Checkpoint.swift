@@ -51,7 +51,17 @@ public enum Checkpoint {
     static func encode(_ state: CheckpointState) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = nonFiniteAsStrings   // a diverged run's NaN loss
         return try encoder.encode(state)
+    }
+
+    static let nonFiniteAsStrings = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
+        positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+
+    static func decode(_ data: Data) throws -> CheckpointState {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return try decoder.decode(CheckpointState.self, from: data)
     }
 
     /// Reads a run folder's latest.json, or a checkpoint's .json / .safetensors given directly.
@@ -72,7 +82,7 @@ public enum Checkpoint {
             throw CheckpointError(file: jsonURL.path, field: "file", expected: "a checkpoint state JSON (written by `dimr-eval train`)", found: "missing or unreadable")
         }
         do {
-            let state = try JSONDecoder().decode(CheckpointState.self, from: data)
+            let state = try decode(data)
             guard state.format == "dimr-eval-checkpoint/1" else {
                 throw CheckpointError(file: jsonURL.path, field: "format", expected: "dimr-eval-checkpoint/1", found: state.format)
             }

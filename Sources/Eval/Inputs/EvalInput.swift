@@ -64,6 +64,38 @@ public final class EvalInput {
         return SideOrigin(name: url.lastPathComponent, preprocessing: try provider.preprocessing(), readNow: true)
     }
 
+    /// The images opened once (folder listing, array headers), when the input has images.
+    private var openedImages: (any ImageSource)?
+    private func imageSource() throws -> any ImageSource {
+        if let openedImages { return openedImages }
+        let source = try openImageSource(url)
+        openedImages = source
+        return source
+    }
+
+    /// Checks, without computing anything, that statistics can be taken from this input: a
+    /// statistics file, or at least 2 feature vectors or images (a covariance needs 2). Commands
+    /// call it for every input before the first feature pass, so a bad second input is refused
+    /// before the first one's features are computed.
+    public func checkStatisticsPossible() throws {
+        if hasStatistics { return }
+        let n: Int, field: String
+        if hasFeatures, let npz {
+            n = try FeaturesFile.check(npz); field = "pool"
+        } else {
+            n = try imageSource().count; field = "images"
+        }
+        guard n >= 2 else {
+            throw FormatError(url, field: field, expected: "at least 2 images (a covariance needs 2 feature vectors)",
+                              found: "\(n) image\(n == 1 ? "" : "s")")
+        }
+    }
+
+    /// Whether its features (pool, spatial) need the Inception network: images without features.
+    public var needsNetworkForFeatures: Bool { hasImages && !hasFeatures }
+    /// Whether its statistics need the network: images without precomputed statistics or features.
+    public var needsNetworkForStatistics: Bool { !hasStatistics && needsNetworkForFeatures }
+
     public var kindDescription: String {
         [hasImages ? "images" : nil, hasFeatures ? "features" : nil, hasStatistics ? "statistics" : nil]
             .compactMap { $0 }.joined(separator: " + ")
@@ -73,6 +105,7 @@ public final class EvalInput {
     /// otherwise accumulated in float64 while features stream from the file or the network.
     public func statistics(_ extractor: ExtractorProvider) throws -> StatisticsFile {
         if hasStatistics { return try StatisticsFile.read(url) }
+        try checkStatisticsPossible()
         let moments = try self.moments(extractor, keepPool: false).moments
         var file = try StatisticsFile(pool: moments.pool, spatial: moments.spatial)
         file.preprocessing = hasFeatures ? recorded : try extractor.preprocessing()
@@ -86,6 +119,7 @@ public final class EvalInput {
             throw FormatError(url, field: "pool / arr_0", expected: "features or images (precision, recall, IS and KID need per-image features)",
                               found: "statistics only (mu, sigma)")
         }
+        try checkStatisticsPossible()
         let (pool, moments) = try self.moments(extractor, keepPool: true)
         return LoadedFeatures(pool: pool!, poolMoments: moments.pool, spatialMoments: moments.spatial)
     }
@@ -93,7 +127,7 @@ public final class EvalInput {
     private func moments(_ extractor: ExtractorProvider, keepPool: Bool) throws
         -> (Tensor?, moments: (pool: FeatureMoments, spatial: FeatureMoments?)) {
         if hasFeatures, let npz { return try Self.fileMoments(npz, keepPool: keepPool) }
-        let source = try openImageSource(url)
+        let source = try imageSource()
         let cache = usesCache ? extractor.cache : nil
         var key: FeatureCache.Key?
         if let cache {
@@ -124,6 +158,15 @@ public final class EvalInput {
         let spatialMoments = MomentAccumulator(dimension: FeatureExtractor.spatialDimension)
         do {
             try net.extract(source, progress: extractor.progress) { batch in
+                // Finite weights and uint8 pixels give finite features; if not, say where, not "mu[3]".
+                for (name, values, d) in [("pool", batch.pool, FeatureExtractor.poolDimension),
+                                          ("spatial", batch.spatial, FeatureExtractor.spatialDimension)] {
+                    try values.withUnsafeBufferPointer {
+                        try FeaturesFile.requireFinite($0.baseAddress!, rows: batch.count, dimension: d, firstRow: batch.start, file: url,
+                                                       array: "Inception \(name) features of image",
+                                                       what: "finite features (weights \(net.weights.url.path))")
+                    }
+                }
                 poolMoments.add(batch.pool)
                 spatialMoments.add(batch.spatial)
                 if let pool {
@@ -152,7 +195,7 @@ public final class EvalInput {
     }
 
     /// Moments (and, if asked, pool rows) of a features file, streamed; the CRC of each array is
-    /// checked once it has been read.
+    /// checked once it has been read, and a NaN or infinite value is refused (`streamFloatRows`).
     private static func fileMoments(_ npz: NpzFile, keepPool: Bool) throws
         -> (Tensor?, moments: (pool: FeatureMoments, spatial: FeatureMoments?)) {
         let n = try FeaturesFile.check(npz)

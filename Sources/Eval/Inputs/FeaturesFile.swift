@@ -52,18 +52,32 @@ public enum FeaturesFile {
         return object
     }
 
-    /// Streams `name` (N, d) as float32 rows: body(firstRow, rows, values).
+    /// Streams `name` (N, d) as float32 rows: body(firstRow, rows, values). A NaN or infinite
+    /// value is refused naming the file, the array, the row and the column (it would otherwise
+    /// become NaN statistics, or an error about "mu[3]" far from its cause).
     static func streamFloatRows(_ npz: NpzFile, _ name: String, _ body: (Int, Int, UnsafePointer<Float>) throws -> Void) throws {
         let header = try npz.header(name)
         let d = header.shape[1]
         var converted = [Float]()
         try npz.streamRows(name, rowsPerChunk: 1024) { first, rows, bytes in
-            if header.dtype == .float32 {
-                try body(first, rows, bytes.baseAddress!.assumingMemoryBound(to: Float.self))
+            func checked(_ values: UnsafePointer<Float>) throws -> UnsafePointer<Float> {
+                try requireFinite(values, rows: rows, dimension: d, firstRow: first, file: npz.url, array: name)
+                return values
+            }
+            if header.dtype == .float32, let base = bytes.baseAddress {
+                try body(first, rows, try checked(base.assumingMemoryBound(to: Float.self)))
             } else {
                 converted = try NpyArray(dtype: header.dtype, shape: [rows, d], bytes: Array(bytes)).asFloats()
-                try converted.withUnsafeBufferPointer { try body(first, rows, $0.baseAddress!) }
+                try converted.withUnsafeBufferPointer { try body(first, rows, try checked($0.baseAddress!)) }
             }
+        }
+    }
+
+    /// Throws for the first non-finite value of rows × dimension features, naming its row and column.
+    static func requireFinite(_ values: UnsafePointer<Float>, rows: Int, dimension d: Int, firstRow: Int, file: URL, array: String,
+                              what: String = "finite features") throws {
+        for i in 0..<(rows * d) where !values[i].isFinite {
+            throw FormatError(file, field: "\(array) row \(firstRow + i / d), column \(i % d)", expected: what, found: "\(values[i])")
         }
     }
 }

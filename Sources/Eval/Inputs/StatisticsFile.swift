@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import TensorIO
 
 /// An ADM-style statistics file: `mu` (d) and `sigma` (d×d) for pool3, `mu_s`/`sigma_s` for the
@@ -49,6 +50,9 @@ public struct StatisticsFile {
             guard c.elementCount == 1, let n = try? c.asInt64().first else {
                 throw FormatError(url, field: "count", expected: "one integer", found: "\(c.dtype) \(c.shape)")
             }
+            guard n >= 2 else {
+                throw FormatError(url, field: "count", expected: "at least 2 images (a covariance needs 2)", found: "\(n)")
+            }
             count = Int(n)
         }
         func gaussian(_ muKey: String, _ sigmaKey: String, _ sumKey: String) throws -> (GaussianStatistics, [Double]?) {
@@ -57,6 +61,7 @@ public struct StatisticsFile {
                 throw FormatError(url, field: muKey, expected: "a float vector (d,)", found: "\(mu.dtype) \(mu.shape)")
             }
             let d = mu.shape[0]
+            guard d > 0 else { throw FormatError(url, field: muKey, expected: "a non-empty vector", found: "\(mu.dtype) \(mu.shape)") }
             guard sigma.shape == [d, d], sigma.dtype.isFloatingPoint else {
                 throw FormatError(url, field: sigmaKey, expected: "a float matrix (\(d), \(d)) to match \(muKey)", found: "\(sigma.dtype) \(sigma.shape)")
             }
@@ -67,6 +72,7 @@ public struct StatisticsFile {
             if let i = s.firstIndex(where: { !$0.isFinite }) {
                 throw FormatError(url, field: "\(sigmaKey)[\(i / d), \(i % d)]", expected: "a finite number", found: "\(s[i])")
             }
+            try checkCovariance(s, dimension: d, dtype: sigma.dtype, url: url, field: sigmaKey)
             var sum: [Double]?
             if npz.contains(sumKey) {
                 let a = try npz.array(sumKey)
@@ -85,6 +91,47 @@ public struct StatisticsFile {
             file.sums.spatial = spatialSum
         }
         return file
+    }
+
+    /// A covariance must be symmetric and positive semi-definite up to the rounding of its stored
+    /// type; otherwise FID is a number of nothing (scipy's sqrtm then returns complex parts that
+    /// the tools drop). Tolerances, relative to the largest variance s = max Σᵢᵢ, with ε the
+    /// stored type's machine epsilon: |Σᵢⱼ − Σⱼᵢ| ≤ max(1e-10, 16ε)·s, and the smallest eigenvalue
+    /// λ ≥ −max(1e-9, 4dε)·s (float64: 1e-9·s, far above the 1e-13·s rounding of a computed
+    /// covariance; float32 at d = 2048: 1e-3·s). Checked by one Cholesky factorisation of
+    /// Σ + tol·I (~0.1 s at d = 2048); only when it fails are the eigenvalues computed, to name
+    /// the worst one.
+    static func checkCovariance(_ s: [Double], dimension d: Int, dtype: NpyDType, url: URL, field: String) throws {
+        let epsilon: Double = dtype == .float64 ? Double.ulpOfOne : dtype == .float32 ? Double(Float.ulpOfOne) : 9.77e-4
+        var scale = 0.0
+        for i in 0..<d { scale = max(scale, s[i * d + i]) }
+        let symmetryTolerance = max(1e-10, 16 * epsilon) * scale
+        var worst = (0, 0, 0.0)
+        for i in 0..<d { for j in (i + 1)..<d {
+            let gap = abs(s[i * d + j] - s[j * d + i])
+            if gap > worst.2 { worst = (i, j, gap) }
+        } }
+        if worst.2 > symmetryTolerance {
+            let (i, j, gap) = worst
+            throw FormatError(url, field: "\(field)[\(i), \(j)]",
+                              expected: "a symmetric covariance (\(field)[i, j] = \(field)[j, i] within \(symmetryTolerance))",
+                              found: "\(s[i * d + j]) but \(field)[\(j), \(i)] = \(s[j * d + i]) (difference \(gap))")
+        }
+        try BLAS.ensureLoaded()
+        let tolerance = max(1e-9, 4 * Double(d) * epsilon) * scale
+        let a = UnsafeMutablePointer<Double>.allocate(capacity: d * d)
+        defer { a.deallocate() }
+        s.withUnsafeBufferPointer { a.update(from: $0.baseAddress!, count: d * d) }
+        for i in 0..<d { a[i * d + i] += tolerance }
+        if try BLAS.choleskySucceeds(n: d, a: a) { return }
+        s.withUnsafeBufferPointer { a.update(from: $0.baseAddress!, count: d * d) }
+        let values = UnsafeMutablePointer<Double>.allocate(capacity: d)
+        defer { values.deallocate() }
+        try BLAS.symmetricEigen(n: d, a: a, w: values, vectors: false)
+        guard values[0] < -tolerance else { return }
+        throw FormatError(url, field: field,
+                          expected: "a positive semi-definite covariance (eigenvalues ≥ −\(tolerance), the rounding of \(dtype))",
+                          found: "smallest eigenvalue \(values[0]) (largest \(values[d - 1])): not a covariance matrix")
     }
 
     /// Writes the file atomically (np.savez layout, float64).

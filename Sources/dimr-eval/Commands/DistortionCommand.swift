@@ -34,13 +34,13 @@ struct ClassifierOptions: ParsableArguments {
     @Option(help: "Inception weights (default: the usual search, see `dimr-eval doctor`).")
     var weights: String?
 
-    @Option(help: "False-positive rate on clean reference images that sets the threshold.")
+    @Option(parsing: .unconditional, help: "False-positive rate on clean reference images that sets the threshold.")
     var fpr: Double = 0.05
 
-    @Option(help: "Seed for data splits, synthetic distortions and the bootstrap.")
+    @Option(parsing: .unconditional, help: "Seed for data splits, synthetic distortions and the bootstrap.")
     var seed: UInt64 = 0
 
-    @Option(help: "Most reference images used for training (a seeded random subset of larger batches).")
+    @Option(parsing: .unconditional, help: "Most reference images used for training (a seeded random subset of larger batches).")
     var maxReference: Int = 600
 
     func validate() throws {
@@ -137,9 +137,9 @@ extension DistortionCommand {
         @OptionGroup var classifier: ClassifierOptions
         @Flag(help: "Print JSON.") var json = false
         @Flag(help: "Include p(distorted) of every sample in the JSON.") var perImage = false
-        @Option(help: "Write a PNG grid of the K most distorted samples.") var worst: Int = 0
+        @Option(parsing: .unconditional, help: "Write a PNG grid of the K most distorted samples.") var worst: Int = 0
         @Option(help: "Where the grid of the most distorted samples goes.") var worstGrid: String = "worst.png"
-        @Option(help: "Bootstrap resamples for the confidence interval.") var bootstrap: Int = 1000
+        @Option(parsing: .unconditional, help: "Bootstrap resamples for the confidence interval.") var bootstrap: Int = 1000
 
         func validate() throws {
             guard worst >= 0 else { throw ValidationError("--worst must be ≥ 0") }
@@ -147,6 +147,7 @@ extension DistortionCommand {
         }
 
         func run() throws {
+            if worst > 0 { try checkedOutput(worstGrid, option: "--worst-grid", inputs: [samples]) }
             let (model, provider, modelPath) = try classifier.classifier()
             var options = DistortionScoringOptions()
             options.seed = classifier.seed
@@ -240,7 +241,7 @@ extension DistortionCommand {
         @Option(help: "Write the bar chart as PNG.") var png: String?
         @Option(help: "Write the comparison as JSON (for `dimr-eval report --compare`).") var saveJson: String?
         @Flag(help: "Print JSON.") var json = false
-        @Option(help: "Bootstrap resamples for each confidence interval.") var bootstrap: Int = 1000
+        @Option(parsing: .unconditional, help: "Bootstrap resamples for each confidence interval.") var bootstrap: Int = 1000
 
         func validate() throws {
             guard samples.count >= 2 else { throw ValidationError("compare needs at least two sample batches") }
@@ -252,6 +253,9 @@ extension DistortionCommand {
         func run() throws {
             let names = labels.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
                 ?? samples.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
+            for (path, option) in [(output, "-o"), (png, "--png"), (saveJson, "--save-json")] {
+                if let path { try checkedOutput(path, option: option, inputs: samples) }
+            }
             let (model, provider, _) = try classifier.classifier()
             var options = DistortionScoringOptions()
             options.seed = classifier.seed

@@ -24,34 +24,40 @@ struct Evaluate: ParsableCommand {
     @Argument(help: "Generated samples.") var samples: String
     @Argument(help: "Reference batch.") var reference: String
     @OptionGroup var inception: InceptionOptions
-    @Option(help: "Neighbourhood size of precision/recall (ADM: 3).") var k = 3
-    @Option(name: .customLong("density-k"), help: "Neighbourhood size of density/coverage (prdc: 5).") var densityK = 5
+    @Option(parsing: .unconditional, help: "Neighbourhood size of precision/recall (ADM: 3).") var k = 3
+    @Option(name: .customLong("density-k"), parsing: .unconditional, help: "Neighbourhood size of density/coverage (prdc: 5).") var densityK = 5
     @Option(name: .customLong("pr-precision"), help: "Distance arithmetic for precision/recall: fp32, or fp16 as ADM's GPU evaluator.")
     var prPrecision: DistancePrecision = .fp32
-    @Option(name: .customLong("kid-subsets"), help: "KID: number of random subsets.") var kidSubsets = 100
-    @Option(name: .customLong("kid-subset-size"), help: "KID: images per subset (capped at the smaller set).") var kidSubsetSize = 1000
-    @Option(help: "Seed of numpy's RandomState for KID's subsets (and FID∞'s shuffles and bootstrap).") var seed: UInt32 = 0
+    @Option(name: .customLong("kid-subsets"), parsing: .unconditional, help: "KID: number of random subsets.") var kidSubsets = 100
+    @Option(name: .customLong("kid-subset-size"), parsing: .unconditional, help: "KID: images per subset (capped at the smaller set).") var kidSubsetSize = 1000
+    @Option(parsing: .unconditional, help: "Seed of numpy's RandomState for KID's subsets (and FID∞'s shuffles and bootstrap).") var seed: UInt32 = 0
     @Flag(name: .customLong("fid-infinity"), help: "Also FID∞, IS∞ and a bootstrap interval of FID.") var fidInfinity = false
-    @Option(name: .customLong("fid-infinity-points"), help: "FID∞/IS∞: subset sizes fitted.") var fidInfinityPoints = 15
-    @Option(name: .customLong("fid-infinity-min"), help: "FID∞/IS∞: smallest subset (default: 5,000 as the authors, or half the samples below 10,000).")
+    @Option(name: .customLong("fid-infinity-points"), parsing: .unconditional, help: "FID∞/IS∞: subset sizes fitted.") var fidInfinityPoints = 15
+    @Option(name: .customLong("fid-infinity-min"), parsing: .unconditional,
+            help: "FID∞/IS∞: smallest subset (default: 5,000 as the authors, or half the samples below 10,000).")
     var fidInfinityMin: Int?
-    @Option(name: .customLong("fid-bootstrap"), help: "Resamples of FID's bootstrap interval (each costs one FID of N samples).")
+    @Option(name: .customLong("fid-bootstrap"), parsing: .unconditional, help: "Resamples of FID's bootstrap interval (each costs one FID of N samples).")
     var fidBootstrap = 200
-    @Option(name: .customLong("is-splits"), help: "IS: number of consecutive splits (ADM: 10 of 5000 at 50k).") var isSplits = 10
+    @Option(name: .customLong("is-splits"), parsing: .unconditional, help: "IS: number of consecutive splits (ADM: 10 of 5000 at 50k).") var isSplits = 10
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "Also write the JSON report to this file (atomically), e.g. for `dimr-eval report`.") var saveJson: String?
 
     func validate() throws {
-        guard k >= 1, densityK >= 1 else { throw ValidationError("--k and --density-k must be at least 1") }
-        guard kidSubsets >= 1, kidSubsetSize >= 2 else { throw ValidationError("--kid-subsets must be ≥ 1 and --kid-subset-size ≥ 2") }
-        guard isSplits >= 1 else { throw ValidationError("--is-splits must be at least 1") }
-        guard fidInfinityPoints >= 2, fidBootstrap >= 2 else { throw ValidationError("--fid-infinity-points and --fid-bootstrap must be at least 2") }
-        if let fidInfinityMin, fidInfinityMin < 2 { throw ValidationError("--fid-infinity-min must be at least 2, got \(fidInfinityMin)") }
+        try requirePositive(k, "--k")
+        try requirePositive(densityK, "--density-k")
+        try requirePositive(kidSubsets, "--kid-subsets")
+        try require(kidSubsetSize >= 2, "--kid-subset-size", "at least 2", kidSubsetSize)
+        try requirePositive(isSplits, "--is-splits")
+        try require(fidInfinityPoints >= 2, "--fid-infinity-points", "at least 2", fidInfinityPoints)
+        try require(fidBootstrap >= 2, "--fid-bootstrap", "at least 2", fidBootstrap)
+        if let fidInfinityMin { try require(fidInfinityMin >= 2, "--fid-infinity-min", "at least 2", fidInfinityMin) }
     }
 
     func run() throws {
         let provider = try inception.provider()
+        let saveURL = try saveJson.map { try checkedOutput($0, option: "--save-json", inputs: [samples, reference]) }
         let inputs = try [samples, reference].map { try EvalInput(URL(fileURLWithPath: $0)) }
+        try prepare(inputs, provider, needsNetwork: { $0.needsNetworkForFeatures }, check: { try $0.checkStatisticsPossible() })
         // FID/sFID compare the statistics, the k-NN metrics the features: both pairs must be alike.
         var notes = try checkPreprocessing(inputs[0].statisticsOrigin(provider), inputs[1].statisticsOrigin(provider))
         if inputs.contains(where: { $0.hasStatistics && $0.hasImages }) {
@@ -87,8 +93,8 @@ struct Evaluate: ParsableCommand {
         var cache: [String: FeatureCacheUse] = [:]
         for (name, input) in zip(["samples", "reference"], inputs) { cache[name] = input.cacheUse }
         report.cache = cache
-        if let saveJson {
-            try writeAtomically(Data(try jsonString(report).utf8), to: URL(fileURLWithPath: saveJson))
+        if let saveURL {
+            try writeAtomically(Data(try jsonString(report).utf8), to: saveURL)
         }
         if json { print(try jsonString(report)); return }
         print(table(report))

@@ -34,7 +34,7 @@ struct Features: ParsableCommand {
     @Option(help: "Resize to 299: adm (TF-1 bilinear, ADM evaluator), clean (clean-fid PIL bicubic), pytorch (pytorch-fid bilinear).")
     var resize: ResizeMode = .adm
 
-    @Option(help: "Images per network batch.")
+    @Option(parsing: .unconditional, help: "Images per network batch.")
     var batchSize = 16
 
     @Flag(name: .customLong("no-cache"), help: "Neither read nor store the features in the feature cache (shards never use it).")
@@ -54,12 +54,13 @@ struct Features: ParsableCommand {
     }
 
     func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        try requirePositive(batchSize, "--batch-size")
         if let shard { _ = try ShardSpec(shard) }
     }
 
     func run() throws {
         let started = Date()
+        let out = try checkedOutput(output, inputs: [images])
         let source = try openImageSource(URL(fileURLWithPath: images))
         let spec = try shard.map(ShardSpec.init) ?? ShardSpec(index: 0, count: 1)
         let rows = spec.rows(of: source.count, batchSize: batchSize)
@@ -69,7 +70,6 @@ struct Features: ParsableCommand {
         // Whole inputs go through the feature cache; a shard is one machine's part of a job.
         let provider = ExtractorProvider(weights: weights.map { URL(fileURLWithPath: $0) }, resize: resize, batchSize: batchSize,
                                          cache: shard == nil && !noCache ? try FeatureCache() : nil)
-        let out = URL(fileURLWithPath: output)
         let index = rows.map(Int64.init)
         var cacheUse: FeatureCacheUse?
         var entry: FeaturesFileWriter?

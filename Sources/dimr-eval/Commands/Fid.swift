@@ -34,6 +34,7 @@ struct Fid: ParsableCommand {
     func run() throws {
         let provider = try inception.provider()
         let inputs = try [a, b].map { try EvalInput(URL(fileURLWithPath: $0)) }
+        try prepare(inputs, provider, needsNetwork: { $0.needsNetworkForStatistics }, check: { try $0.checkStatisticsPossible() })
         let notes = try checkPreprocessing(inputs[0].statisticsOrigin(provider), inputs[1].statisticsOrigin(provider))
         let first = try inputs[0].statistics(provider)
         let second = try inputs[1].statistics(provider)
@@ -55,7 +56,7 @@ struct InceptionOptions: ParsableArguments {
     var weights: String?
     @Option(help: "Resize to 299: adm (TF-1 legacy bilinear, the default), clean (clean-fid PIL bicubic) or pytorch (half-pixel bilinear).")
     var resize: ResizeMode = .adm
-    @Option(name: .customLong("batch-size"), help: "Images per network batch.") var batchSize = 16
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Images per network batch.") var batchSize = 16
     @Flag(name: .customLong("no-cache"), help: "Neither read nor store features in the feature cache ($DIMR_EVAL_CACHE/features).")
     var noCache = false
 
@@ -65,8 +66,17 @@ struct InceptionOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        try requirePositive(batchSize, "--batch-size")
     }
+}
+
+/// Before any feature pass: every input is checked (`check`), then the weights are loaded if some
+/// input needs the network, so a bad second input or a damaged weights file is refused at once
+/// rather than after the first input's features.
+func prepare(_ inputs: [EvalInput], _ provider: ExtractorProvider, needsNetwork: (EvalInput) -> Bool,
+             check: (EvalInput) throws -> Void) throws {
+    for input in inputs { try check(input) }
+    if inputs.contains(where: needsNetwork) { _ = try provider.get() }
 }
 
 /// Declared here for every command that takes --resize (Features.swift relies on it).

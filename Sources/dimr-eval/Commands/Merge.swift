@@ -22,7 +22,8 @@ struct Merge: ParsableCommand {
     }
 
     func run() throws {
-        let summary = try ShardMerge.merge(parts.map { URL(fileURLWithPath: $0) }, to: URL(fileURLWithPath: output))
+        let out = try checkedOutput(output, inputs: parts)
+        let summary = try ShardMerge.merge(parts.map { URL(fileURLWithPath: $0) }, to: out)
         if json { print(try jsonString(summary)); return }
         print("wrote \(output): \(summary.output.rawValue) of \(summary.count) images from \(summary.parts) parts")
     }

@@ -32,7 +32,8 @@ struct Report: ParsableCommand {
 
     func run() throws {
         guard !runs.isEmpty else { throw ValidationError("give at least one run folder") }
-        var inputs = ReportInputs(runs: try runs.map { try RunDirectory(URL(fileURLWithPath: $0)) })
+        let url = try checkedOutput(output)
+        var inputs = ReportInputs(runs: try runs.map { try Report.run(URL(fileURLWithPath: $0)) })
         inputs.title = title
         if let compare {
             let url = URL(fileURLWithPath: compare)
@@ -49,11 +50,25 @@ struct Report: ParsableCommand {
             inputs.extraImages.append((parts[0], URL(fileURLWithPath: parts[1])))
         }
         let html = renderHTMLReport(inputs)
-        let url = URL(fileURLWithPath: output)
         try writeAtomically(Data(html.utf8), to: url)
         let summary = Summary(report: url.standardizedFileURL.path, bytes: html.utf8.count, runs: inputs.runs.map(\.label),
                               comparison: inputs.comparison != nil, notes: inputs.runs.flatMap { r in r.notes.map { "\(r.label): \($0)" } })
         if json { print(try jsonString(summary)); return }
         print("report: \(summary.report) (\(summary.bytes / 1024) KB, \(summary.runs.count) run\(summary.runs.count == 1 ? "" : "s"))")
+    }
+
+    /// A run folder with something to show; an empty folder, or one that no `dimr-eval train`
+    /// wrote, is refused (a page claiming "1 run" of nothing would be a wrong result).
+    static func run(_ url: URL) throws -> RunDirectory {
+        let run = try RunDirectory(url)
+        let hasRun = FileManager.default.fileExists(atPath: url.appendingPathComponent("latest.json").path)
+        guard hasRun || !run.evaluations.isEmpty || !run.lossCurve.isEmpty || !run.sampleGrids.isEmpty
+                || !run.worstGrids.isEmpty || run.distortion != nil else {
+            let empty = ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).isEmpty
+            throw FormatError(url, field: "run folder",
+                              expected: "a folder written by `dimr-eval train` (latest.json, metrics.jsonl, train_log.jsonl, sample grids or distortion.json)",
+                              found: empty ? "an empty folder" : "none of them")
+        }
+        return run
     }
 }

@@ -9,25 +9,35 @@ struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sample", abstract: "Sample from a trained checkpoint into an ADM batch.")
 
     @Argument(help: "Run folder (uses latest.json) or a checkpoint .json/.safetensors.") var checkpoint: String
-    @Option(help: "Number of images.") var count = 100
+    @Option(parsing: .unconditional, help: "Number of images.") var count = 100
     @Option(help: "Sampler: ddpm, ddim or dpm-solver.") var sampler = "dpm-solver"
-    @Option(help: "Sampler steps.") var steps = 25
-    @Option(help: "DPM-Solver order (2 or 3).") var order = 3
-    @Option(help: "Classifier-free guidance scale w (1: none).") var cfg: Float = 1
-    @Option(help: "DiMR's cosine CFG schedule with this power (omit for constant guidance).") var cfgPower: Float?
-    @Option(help: "Class of every image (default: cycle through the classes).") var label: Int?
-    @Option(help: "Seed of the initial noise.") var seed: UInt64 = 0
-    @Option(help: "Images per model call.") var batchSize = 64
+    @Option(parsing: .unconditional, help: "Sampler steps.") var steps = 25
+    @Option(parsing: .unconditional, help: "DPM-Solver order (2 or 3).") var order = 3
+    @Option(parsing: .unconditional, help: "Classifier-free guidance scale w (1: none).") var cfg: Float = 1
+    @Option(parsing: .unconditional, help: "DiMR's cosine CFG schedule with this power (omit for constant guidance).") var cfgPower: Float?
+    @Option(parsing: .unconditional, help: "Class of every image (default: cycle through the classes).") var label: Int?
+    @Option(parsing: .unconditional, help: "Seed of the initial noise.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Images per model call.") var batchSize = 64
     @Flag(help: "Use the raw weights instead of the EMA.") var noEma = false
     @Option(name: .shortAndLong, help: "Output .npz (arr_0 uint8 NHWC, arr_1 labels).") var output: String
     @Option(help: "Also write a PNG grid of the samples.") var grid: String?
     @Flag(help: "Print a JSON summary.") var json = false
 
+    func validate() throws {
+        try requirePositive(count, "--count")
+        try requirePositive(steps, "--steps")
+        try require(order == 2 || order == 3, "--order", "2 or 3", order)
+        try requireFinite(cfg, "--cfg")
+        if let cfgPower { try requireFinite(cfgPower, "--cfg-power") }
+        try requirePositive(batchSize, "--batch-size")
+    }
+
     func run() throws {
+        let outputURL = try checkedOutput(output, inputs: [checkpoint])
+        let gridURL = try grid.map { try checkedOutput($0, option: "--grid", inputs: [checkpoint, output]) }
         guard let kind = SamplerKind(rawValue: sampler) else {
             throw ValidationError("--sampler must be one of \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(sampler)'")
         }
-        guard count >= 1, steps >= 1 else { throw ValidationError("--count and --steps must be at least 1") }
         let (model, state) = try Checkpoint.loadModel(URL(fileURLWithPath: checkpoint), useEMA: !noEma)
         let classes = model.config.numClasses
         if let label, label < 0 || label > classes {
@@ -45,8 +55,8 @@ struct Sample: ParsableCommand {
             progress.advance(by: batch.count)
         }
         progress.finish()
-        try writeADMBatch(images, labels: labels, to: URL(fileURLWithPath: output))
-        if let grid { try writeAtomically(try encodePNG(imageGrid(images)), to: URL(fileURLWithPath: grid)) }
+        try writeADMBatch(images, labels: labels, to: outputURL)
+        if let gridURL { try writeAtomically(try encodePNG(imageGrid(images)), to: gridURL) }
         let seconds = Date().timeIntervalSince(start)
         if json {
             let summary: [String: JSONValue] = ["output": .string(output), "count": .number(Double(count)), "step": .number(Double(state.step)),

@@ -36,9 +36,12 @@ struct Stats: ParsableCommand {
     }
 
     func run() throws {
+        let out = try checkedOutput(output, inputs: [input])
         let source = try EvalInput(URL(fileURLWithPath: input))
-        let stats = try source.statistics(inception.provider())
-        try stats.write(to: URL(fileURLWithPath: output), layout: layout)
+        let provider = try inception.provider()
+        try prepare([source], provider, needsNetwork: { $0.needsNetworkForStatistics }, check: { try $0.checkStatisticsPossible() })
+        let stats = try source.statistics(provider)
+        try stats.write(to: out, layout: layout)
         var notes: [String] = []
         if layout == .pytorchFID {
             let mode = stats.preprocessing?.resize.map { "--resize \($0)" } ?? "unknown"

@@ -12,95 +12,181 @@ import TensorIO
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train", abstract: "Train DiMR, DiT or U-ViT.")
 
+    // Settings saved with the run are optional here: with --resume, one that is given must agree
+    // with the saved run (the defaults apply to new runs only).
     @Option(help: "Architecture: dimr, dit or uvit.") var arch: String
-    @Option(help: "Size preset (tiny, small, …; DiMR also tiny-3R, small-3R).") var preset = "tiny"
+    @Option(help: "Size preset (tiny, small, …; DiMR also tiny-3R, small-3R). Default: tiny.") var preset: String?
     @Option(help: "Training images: ADM .npz / .npy / image folder. Default: the embedded procedural shapes.") var data: String?
-    @Option(help: "Optimisation steps.") var steps = 2000
-    @Option(help: "Images per step.") var batchSize = 32
-    @Option(help: "Peak learning rate (after warm-up).") var lr: Float = 1e-3
-    @Option(help: "Linear warm-up steps.") var warmup = 100
-    @Option(help: "EMA rate of the sampling weights.") var emaRate: Float = 0.999
-    @Option(help: "Noise schedule: linear or scaledLinear.") var schedule = "linear"
+    @Option(parsing: .unconditional, help: "Optimisation steps (with --resume: the new target).") var steps = 2000
+    @Option(parsing: .unconditional, help: "Images per step. Default: 32.") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Peak learning rate (after warm-up). Default: 0.001.") var lr: Float?
+    @Option(parsing: .unconditional, help: "Linear warm-up steps. Default: 100.") var warmup: Int?
+    @Option(parsing: .unconditional, help: "EMA rate of the sampling weights. Default: 0.999.") var emaRate: Float?
+    @Option(help: "Noise schedule: linear or scaledLinear. Default: linear.") var schedule: String?
     @Option(help: "What the network predicts: epsilon, data (x₀) or velocity (v). Default: the training recipe's (README).")
     var prediction: Prediction?
     @Option(help: "Timesteps drawn for training: uniform or logit-normal (with --time-mean/--time-std). Default: the recipe's.")
     var timeSampling: TimeSamplingChoice?
-    @Option(help: "Logit-normal timestep sampling: mean and standard deviation of the logit.") var timeMean: Double = 0
-    @Option(help: "Logit-normal timestep sampling: standard deviation of the logit.") var timeStd: Double = 1
-    @Option(help: "Min-SNR-γ loss weighting with this γ (0: off). Default: the recipe's.") var minSnr: Double?
+    @Option(parsing: .unconditional, help: "Logit-normal timestep sampling: mean of the logit. Default: 0.") var timeMean: Double?
+    @Option(parsing: .unconditional, help: "Logit-normal timestep sampling: standard deviation of the logit. Default: 1.") var timeStd: Double?
+    @Option(parsing: .unconditional, help: "Min-SNR-γ loss weighting with this γ (0: off). Default: the recipe's.") var minSnr: Double?
     @Option(help: "Learning rate after warm-up: constant, or cosine down to --lr-floor × lr at the last step. Default: the recipe's.")
     var lrDecay: LearningRateDecayChoice?
-    @Option(help: "Cosine decay's final learning rate as a fraction of --lr.") var lrFloor: Float = 0.1
+    @Option(parsing: .unconditional, help: "Cosine decay's final learning rate as a fraction of --lr. Default: 0.1.") var lrFloor: Float?
     @Option(help: "Sampler of the checkpoint samples: ddpm, ddim or dpm-solver. Default: the recipe's.") var evalSampler: SamplerKind?
     @Option(help: "Run folder (checkpoints, metrics.jsonl).") var out: String
-    @Option(help: "Checkpoint + sample + score every N steps (0: only at the end).") var evalEvery = 500
-    @Option(help: "Samples per evaluation.") var evalSamples = 256
-    @Option(help: "Sampler steps per evaluation (DPM-Solver++ 2M).") var evalSteps = 10
-    @Option(help: "Reference images for scoring.") var referenceCount = 1000
+    @Option(parsing: .unconditional, help: "Checkpoint + sample + score every N steps (0: only at the end). Default: 500.") var evalEvery: Int?
+    @Option(parsing: .unconditional, help: "Samples per evaluation. Default: 256.") var evalSamples: Int?
+    @Option(parsing: .unconditional, help: "Sampler steps per evaluation (DPM-Solver++ 2M). Default: 10.") var evalSteps: Int?
+    @Option(parsing: .unconditional, help: "Reference images for scoring.") var referenceCount = 1000
     @Flag(help: "Skip scoring (checkpoints and samples only).") var noScore = false
     @Flag(help: "Continue from DIR/latest.json exactly where it stopped.") var resume = false
-    @Option(help: "Seed of everything random.") var seed: UInt64 = 0
-    @Option(help: "Print a log line every N steps.") var logEvery = 10
+    @Option(parsing: .unconditional, help: "Seed of everything random. Default: 0.") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Print a log line every N steps.") var logEvery = 10
     @Flag(help: "JSON lines on stdout.") var json = false
+
+    func validate() throws {
+        try requirePositive(steps, "--steps")
+        if let batchSize { try requirePositive(batchSize, "--batch-size") }
+        if let lr { try requirePositive(lr, "--lr") }
+        if let warmup { try requireNonNegative(warmup, "--warmup") }
+        if let emaRate { try requireUnitInterval(emaRate, "--ema-rate") }
+        if let evalEvery { try requireNonNegative(evalEvery, "--eval-every") }
+        if let evalSamples { try requireNonNegative(evalSamples, "--eval-samples") }
+        if let evalSteps { try requirePositive(evalSteps, "--eval-steps") }
+        if let timeMean { try requireFinite(timeMean, "--time-mean") }
+        if let timeStd { try requirePositive(timeStd, "--time-std") }
+        if let minSnr { try requireNonNegative(minSnr, "--min-snr") }
+        if let lrFloor { try requireUnitInterval(lrFloor, "--lr-floor") }
+        try require(referenceCount >= 2, "--reference-count", "at least 2 (a covariance needs 2 images)", referenceCount)
+        try requirePositive(logEvery, "--log-every")
+    }
+
+    /// The options given on this command line that contradict the saved run, as "--option: given
+    /// X, the run has Y" (empty when they agree).
+    func contradictions(model saved: ModelConfig, training: TrainConfig) -> [String] {
+        var found: [String] = []
+        func check<T: Equatable>(_ option: String, _ given: T?, _ savedValue: T) {
+            if let given, given != savedValue { found.append("\(option): given \(given), the run has \(savedValue)") }
+        }
+        check("--arch", arch, saved.architecture.rawValue)
+        check("--preset", preset, saved.preset)
+        check("--batch-size", batchSize, training.batchSize)
+        check("--lr", lr, training.optimizer.learningRate)
+        check("--warmup", warmup, training.optimizer.warmupSteps)
+        check("--ema-rate", emaRate, training.emaRate)
+        check("--schedule", schedule, training.schedule.rawValue)
+        check("--eval-every", evalEvery, training.evalEvery)
+        check("--eval-samples", evalSamples, training.evalSamples)
+        check("--eval-steps", evalSteps, training.evalSampling.steps)
+        check("--seed", seed, training.seed)
+        // The recipe: a run saved before these options existed reads as ε, uniform, constant.
+        check("--prediction", prediction?.rawValue, saved.target.rawValue)
+        check("--eval-sampler", evalSampler?.rawValue, training.evalSampling.sampler.rawValue)
+        switch training.timeSampling ?? .uniform {
+        case .uniform:
+            check("--time-sampling", timeSampling?.rawValue, TimeSamplingChoice.uniform.rawValue)
+            for (option, given) in [("--time-mean", timeMean), ("--time-std", timeStd)] {
+                if let given { found.append("\(option): given \(given), the run draws timesteps uniformly (no logit-normal \(option))") }
+            }
+        case .logitNormal(let mean, let std):
+            check("--time-sampling", timeSampling?.rawValue, TimeSamplingChoice.logitNormal.rawValue)
+            check("--time-mean", timeMean, mean)
+            check("--time-std", timeStd, std)
+        }
+        switch training.lossWeighting ?? .constant {
+        case .constant: check("--min-snr", minSnr, 0)
+        case .minSNR(let gamma): check("--min-snr", minSnr, gamma)
+        }
+        switch training.optimizer.decay {
+        case nil:
+            check("--lr-decay", lrDecay?.rawValue, LearningRateDecayChoice.constant.rawValue)
+            if let lrFloor { found.append("--lr-floor: given \(lrFloor), the run's learning rate is constant after warm-up (no cosine floor)") }
+        case .cosine(_, let floor)?:
+            check("--lr-decay", lrDecay?.rawValue, LearningRateDecayChoice.cosine.rawValue)
+            check("--lr-floor", lrFloor, floor)
+        }
+        return found
+    }
 
     func run() throws {
         guard let architecture = Architecture(rawValue: arch) else {
             throw ValidationError("--arch must be one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")), got '\(arch)'")
         }
-        guard let scheduleKind = NoiseSchedule.Kind(rawValue: schedule) else {
-            throw ValidationError("--schedule must be linear or scaledLinear, got '\(schedule)'")
+        guard let scheduleKind = NoiseSchedule.Kind(rawValue: schedule ?? "linear") else {
+            throw ValidationError("--schedule must be linear or scaledLinear, got '\(schedule ?? "")'")
         }
         let folder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let trainingData: TrainingData = try data.map { try ImageSourceTrainingData(url: URL(fileURLWithPath: $0), seed: seed) }
-            ?? EmbeddedTrainingData(seed: seed)
+        for sub in ["", "checkpoints", "samples"] {   // temporaries of a killed run (never those of a live one)
+            reportRemovedTemporaries(StaleTemporaries.remove(in: sub.isEmpty ? folder : folder.appendingPathComponent(sub)))
+        }
         var config = TrainConfig()
-        config.seed = seed; config.batchSize = batchSize; config.steps = steps
-        config.optimizer.learningRate = lr; config.optimizer.warmupSteps = warmup
-        config.emaRate = emaRate; config.schedule = scheduleKind
-        config.evalEvery = evalEvery; config.evalSamples = evalSamples; config.evalSampling.steps = evalSteps
+        config.seed = seed ?? config.seed; config.batchSize = batchSize ?? config.batchSize; config.steps = steps
+        config.optimizer.learningRate = lr ?? config.optimizer.learningRate
+        config.optimizer.warmupSteps = warmup ?? config.optimizer.warmupSteps
+        config.emaRate = emaRate ?? config.emaRate; config.schedule = scheduleKind
+        config.evalEvery = evalEvery ?? config.evalEvery; config.evalSamples = evalSamples ?? config.evalSamples
+        config.evalSampling.steps = evalSteps ?? config.evalSampling.steps
         if let evalSampler { config.evalSampling.sampler = evalSampler }
         switch timeSampling {
         case .uniform?: config.timeSampling = .uniform
-        case .logitNormal?: config.timeSampling = .logitNormal(mean: timeMean, std: timeStd)
+        case .logitNormal?: config.timeSampling = .logitNormal(mean: timeMean ?? 0, std: timeStd ?? 1)
         case nil: break
         }
         if let minSnr { config.lossWeighting = minSnr > 0 ? .minSNR(gamma: minSnr) : .constant }
         switch lrDecay {
         case .constant?: config.optimizer.decay = nil
-        case .cosine?: config.optimizer.decay = .cosine(steps: steps, floor: lrFloor)
-        case nil: if case .cosine(_, let floor) = config.optimizer.decay { config.optimizer.decay = .cosine(steps: steps, floor: floor) }
+        case .cosine?: config.optimizer.decay = .cosine(steps: steps, floor: lrFloor ?? 0.1)
+        case nil: if case .cosine(_, let floor) = config.optimizer.decay { config.optimizer.decay = .cosine(steps: steps, floor: lrFloor ?? floor) }
         }
-        var modelConfiguration = try modelConfig(architecture, preset: preset, imageSize: trainingData.imageSize,
-                                                 channels: 3, numClasses: trainingData.numClasses)
-        modelConfiguration.prediction = prediction ?? TrainConfig.recipePrediction
         let latest = folder.appendingPathComponent("latest.json")
         if !resume && FileManager.default.fileExists(atPath: latest.path) {
             throw ValidationError("\(out) already holds a run (\(latest.path)); pass --resume to continue it, or choose another --out")
         }
+        var resumedState: CheckpointState?
         if resume {
-            // the saved run decides model and training settings, except the step target
+            // The saved run decides model and training settings, except the step target; an
+            // option given now that says otherwise is refused rather than silently ignored.
             let (state, _) = try Checkpoint.loadState(folder)
+            let differences = contradictions(model: state.model, training: state.training)
+            guard differences.isEmpty else {
+                throw ValidationError("--resume: the options contradict the run saved in \(latest.path):\n  "
+                                      + differences.joined(separator: "\n  ")
+                                      + "\nleave them out to continue the run as saved, or train a new run with another --out")
+            }
+            resumedState = state
+            config = state.training
+        }
+        let trainingData: TrainingData = try data.map { try ImageSourceTrainingData(url: URL(fileURLWithPath: $0), seed: config.seed) }
+            ?? EmbeddedTrainingData(seed: config.seed)
+        var modelConfiguration = try modelConfig(architecture, preset: preset ?? "tiny", imageSize: trainingData.imageSize,
+                                                 channels: 3, numClasses: trainingData.numClasses)
+        modelConfiguration.prediction = prediction ?? TrainConfig.recipePrediction
+        if let state = resumedState {
             if state.step >= steps {
                 FileHandle.standardError.write(Data("\(out): already at step \(state.step) (--steps \(steps)); nothing to do\n".utf8))
                 return
             }
             modelConfiguration = state.model
-            let target = steps
-            config = state.training
-            config.steps = target
+            config.steps = steps
         }
         let model = try makeModel(modelConfiguration, seed: config.seed)
         let trainer = try Trainer(model: model, data: trainingData, config: config, runFolder: folder)
         if resume { try trainer.resume() }
-        let header = "\(architecture.rawValue) \(preset): \(model.parameters.count) parameters ("
+        let header = "\(modelConfiguration.architecture.rawValue) \(modelConfiguration.preset): \(model.parameters.count) parameters ("
             + model.parameters.countsByComponent.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "); data: \(trainingData.description)"
         FileHandle.standardError.write(Data((header + "\n").utf8))
 
         let scorer = noScore ? nil : TrainingScorer(folder: folder, referenceCount: referenceCount)
         let tty = isatty(STDERR_FILENO) != 0
-        let stepLog = try StepLogFile(folder.appendingPathComponent("train_log.jsonl"))
+        let stepLog = try StepLogFile(folder.appendingPathComponent("train_log.jsonl"), continuingAfter: resume ? trainer.step : 0)
+        var warnedNonFinite = false
         try trainer.run(logEvery: logEvery, log: { log in
+            if !log.loss.isFinite && !warnedNonFinite {
+                warnedNonFinite = true
+                FileHandle.standardError.write(Data("warning: the loss is \(log.loss) at step \(log.step): training diverged (try a lower --lr)\n".utf8))
+            }
             let line = jsonLine(log, event: "step")
             stepLog.append(line)   // the report's loss curve
             if json {
@@ -113,7 +199,7 @@ struct Train: ParsableCommand {
         }, evaluationLog: { record in
             if json { print(jsonLine(record, event: "eval")); return }
             let encoder = JSONEncoder(); encoder.outputFormatting = [.sortedKeys]
-            let text = String(decoding: try! encoder.encode(record), as: UTF8.self)
+            let text = (try? encoder.encode(record)).map { String(decoding: $0, as: UTF8.self) } ?? "\(record)"
             if tty { FileHandle.standardError.write(Data("\n".utf8)) }
             print("eval " + text)
         }, evaluate: scorer.map { s in { try s.score($0) } })
@@ -126,11 +212,22 @@ enum LearningRateDecayChoice: String, ExpressibleByArgument, CaseIterable { case
 extension Prediction: ExpressibleByArgument {}
 extension SamplerKind: ExpressibleByArgument {}
 
-/// DIR/train_log.jsonl: every logged step, appended (a resumed run continues the same file).
+/// DIR/train_log.jsonl: every logged step, appended. A resumed run continues the same file
+/// exactly: the lines a killed run logged after its last checkpoint (steps > `step`, which the
+/// resumed run trains again) and a half-written last line are dropped first; a new run starts
+/// an empty file.
 final class StepLogFile {
     private let handle: FileHandle
-    init(_ url: URL) throws {
-        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+    init(_ url: URL, continuingAfter step: Int) throws {
+        let old = FileManager.default.contents(atPath: url.path) ?? Data()
+        let kept = old.split(separator: 0x0A).filter { line in
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
+                  let logged = object["step"] as? Int else { return false }
+            return logged <= step   // nothing is kept for a new run (step 0)
+        }
+        var text = Data(kept.joined(separator: [0x0A]))
+        if !text.isEmpty { text.append(0x0A) }
+        if text != old || !FileManager.default.fileExists(atPath: url.path) { try writeAtomically(text, to: url) }
         guard let handle = FileHandle(forWritingAtPath: url.path) else {
             throw ValidationError("cannot write the step log \(url.path)")
         }
@@ -144,6 +241,8 @@ final class StepLogFile {
 /// One JSON line for scripts: the value's fields plus `"event"` naming what kind of line it is.
 func jsonLine<T: Encodable>(_ value: T, event: String) -> String {
     let encoder = JSONEncoder(); encoder.outputFormatting = [.sortedKeys]
+    // A diverged run's NaN loss is still logged (as the string "NaN"), with its step.
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
     let text = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     // Spliced in as text: a round trip through JSONSerialization turns 0 and 1 into booleans on Linux.
     let rest = text.dropFirst()

@@ -93,8 +93,8 @@ struct Weights: ParsableCommand {
 
         func run() throws {
             let located = try WeightsLocator.locate(explicit: weights.map { URL(fileURLWithPath: $0) })
+            let out = try checkedOutput(output, inputs: [located.url.path])
             let loaded = try InceptionWeights.load(located.url)
-            let out = URL(fileURLWithPath: output)
             var count = loaded.tensors.count
             if format == "safetensors" {
                 try loaded.exportSafetensors(to: out, metadata: ["source": located.url.lastPathComponent,
