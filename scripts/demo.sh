@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Same configuration as scripts/test.sh's build (no testable imports): after the tests this is a no-op.
 swift build -c release --product dimr-eval 2>&1 | tail -n 3
 exec .build/release/dimr-eval demo "$@"

@@ -85,3 +85,37 @@ final class TrainSampleTests: XCTestCase {
         return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 }
+
+final class DemoContractTests: XCTestCase {
+    /// `demo --json` ends with one object scripts rely on: seconds, models[{label, arch, precision,
+    /// recall, fid, kid, distortion_rate, samples, run_dir}], comparison (distortion compare's JSON).
+    func testDemoJSONContract() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("demo")
+        let result = try CLI.run(["demo", "--out", out.path, "--steps", "2", "--eval-every", "2", "--arch", "dit", "--arch", "uvit",
+                                  "--reference-count", "24", "--sample-count", "24", "--eval-samples", "12",
+                                  "--eval-reference-count", "12", "--distortion-reference-count", "96", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let last = try XCTUnwrap(result.stdout.split(separator: "\n").last, "no output: \(result.stderr)")
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], String(last))
+        XCTAssertNotNil(summary["seconds"] as? Int, String(last))
+        let comparison = try XCTUnwrap(summary["comparison"] as? [String: Any], String(last))
+        XCTAssertEqual(comparison["labels"] as? [String], ["DiT", "U-ViT"])
+        let models = try XCTUnwrap(summary["models"] as? [[String: Any]], String(last))
+        XCTAssertEqual(models.map { $0["arch"] as? String }, ["dit", "uvit"])
+        XCTAssertEqual(models.map { $0["label"] as? String }, ["DiT", "U-ViT"])
+        let scores = try XCTUnwrap(comparison["scores"] as? [[String: Any]])
+        for (model, score) in zip(models, scores) {
+            for key in ["precision", "recall", "fid", "kid", "distortion_rate"] {
+                let value = try XCTUnwrap(model[key] as? Double, "\(key) missing in \(model)")
+                XCTAssertTrue(value.isFinite, "\(key) = \(value)")
+            }
+            XCTAssertEqual(model["distortion_rate"] as? Double, score["distortion_rate"] as? Double)
+            for key in ["samples", "run_dir"] {
+                let path = try XCTUnwrap(model[key] as? String)
+                XCTAssertTrue(FileManager.default.fileExists(atPath: path), "\(key) \(path) does not exist")
+            }
+        }
+    }
+}

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import TensorCore
+import TensorCore
 
 /// The vectorised exp/tanh/erf/sigmoid against Double, over the range activations see, and
 /// GELU/SiLU (forward and backward) against float64 formulas.

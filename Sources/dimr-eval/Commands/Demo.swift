@@ -122,11 +122,39 @@ struct Demo: ParsableCommand {
 
         let seconds = Int(Date().timeIntervalSince(started))
         if json {
-            print(try jsonString(["report": report.path, "output": root.path, "seconds": "\(seconds)"]))
+            print(try demoSummaryJSON(seconds: seconds, report: report, root: root, runDirs: runDirs,
+                                      sampleFiles: sampleFiles, comparison: compareJSON))
         } else {
             print("demo finished in \(seconds / 60) min \(seconds % 60) s")
             print("report: \(report.path)")
         }
+    }
+
+    /// The demo's last line under --json, a contract scripts rely on (extend it, don't change it):
+    /// `seconds`, `models` (one `{label, arch, precision, recall, fid, kid, distortion_rate,
+    /// samples, run_dir}` per model, from its final-metrics.json and the comparison), `comparison`
+    /// (the object `distortion compare --json` writes), plus `report` and `output`.
+    func demoSummaryJSON(seconds: Int, report: URL, root: URL, runDirs: [String], sampleFiles: [String], comparison: URL) throws -> String {
+        func object(_ url: URL) throws -> [String: Any] {
+            guard let o = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+                throw ValidationError("\(url.path): expected a JSON object")
+            }
+            return o
+        }
+        let compared = try object(comparison)
+        let scores = compared["scores"] as? [[String: Any]] ?? []
+        var models: [[String: Any]] = []
+        for (i, a) in arch.enumerated() {
+            let metrics = try object(URL(fileURLWithPath: runDirs[i]).appendingPathComponent("final-metrics.json"))
+            var model: [String: Any] = ["label": Self.displayNames[a]!, "arch": a, "samples": sampleFiles[i], "run_dir": runDirs[i]]
+            for key in ["precision", "recall", "fid", "kid"] { model[key] = metrics[key] ?? NSNull() }
+            model["distortion_rate"] = i < scores.count ? scores[i]["distortion_rate"] ?? NSNull() : NSNull()
+            models.append(model)
+        }
+        let summary: [String: Any] = ["seconds": seconds, "models": models, "comparison": compared,
+                                      "report": report.path, "output": root.path]
+        let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Adds the full metric suite of the final samples to the run's metrics.jsonl, so the report's
