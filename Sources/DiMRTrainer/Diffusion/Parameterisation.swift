@@ -84,24 +84,20 @@ extension Prediction {
 ///     full: (B, C, H, W) → (B, C, size, size)
 public func multiScaleTarget(data x0: Tensor, noise: Tensor, alphas: [Float], sigmas: [Float], size: Int,
                              prediction: Prediction) -> Tensor {
-    let h = noise.shape[2], b = noise.shape[0], c = noise.shape[1]
-    let r = h / size
-    func pooled(_ t: Tensor, scale: Float) -> Tensor {
-        let out = Tensor(zeros: [b, c, size, size])
-        for p in 0..<(b * c) {
-            let src = t.data + p * h * h, dst = out.data + p * size * size
-            for y in 0..<h { for x in 0..<h { dst[(y / r) * size + x / r] += src[y * h + x] } }
-            for i in 0..<(size * size) { dst[i] *= scale }
-        }
-        return out
+    let r = noise.shape[2] / size
+    func blockMean(_ t: Tensor) -> Tensor { avgPool2d(t, kernel: (r, r), stride: (r, r), countIncludePad: true) }
+    func noiseTarget() -> Tensor {   // block sum / r = block mean · r
+        let e = blockMean(noise)
+        for i in 0..<e.count { e.data[i] *= Float(r) }
+        return e
     }
     switch prediction {
-    case .epsilon: return pooled(noise, scale: 1 / Float(r))
-    case .data: return pooled(x0, scale: 1 / Float(r * r))
+    case .epsilon: return noiseTarget()
+    case .data: return blockMean(x0)
     case .velocity:
-        let e = pooled(noise, scale: 1 / Float(r)), d = pooled(x0, scale: 1 / Float(r * r))
-        let per = c * size * size
-        for i in 0..<b { for j in 0..<per { e.data[i * per + j] = alphas[i] * e.data[i * per + j] - sigmas[i] * d.data[i * per + j] } }
+        let e = noiseTarget(), d = blockMean(x0)
+        let per = e.count / max(e.shape[0], 1)
+        for i in 0..<e.shape[0] { for j in 0..<per { e.data[i * per + j] = alphas[i] * e.data[i * per + j] - sigmas[i] * d.data[i * per + j] } }
         return e
     }
 }

@@ -55,7 +55,9 @@ public enum Checkpoint {
         return try encoder.encode(state)
     }
 
-    static let nonFiniteAsStrings = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
+    /// NaN and ±∞ as the strings "NaN", "Infinity", "-Infinity" (a diverged run's loss), for every
+    /// JSON the trainer's callers write too (train's step log).
+    public static let nonFiniteAsStrings = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
         positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
 
     static func decode(_ data: Data) throws -> CheckpointState {

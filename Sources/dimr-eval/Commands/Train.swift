@@ -242,7 +242,7 @@ final class StepLogFile {
 func jsonLine<T: Encodable>(_ value: T, event: String) -> String {
     let encoder = JSONEncoder(); encoder.outputFormatting = [.sortedKeys]
     // A diverged run's NaN loss is still logged (as the string "NaN"), with its step.
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    encoder.nonConformingFloatEncodingStrategy = Checkpoint.nonFiniteAsStrings
     let text = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     // Spliced in as text: a round trip through JSONSerialization turns 0 and 1 into booleans on Linux.
     let rest = text.dropFirst()
