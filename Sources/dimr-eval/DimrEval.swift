@@ -10,7 +10,7 @@ struct DimrEval: ParsableCommand {
         version: dimrEvalVersion,
         subcommands: [
             Features.self, Stats.self, Fid.self, Evaluate.self, Merge.self,
-            Train.self, Sample.self, DistortionCommand.self, Report.self,
+            Train.self, Sample.self, Shapes.self, DistortionCommand.self, Report.self,
             Weights.self, Cache.self, Doctor.self, Bench.self, Demo.self,
         ]
     )
