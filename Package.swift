@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "InceptionNetTests", dependencies: ["InceptionNet", "TensorIO"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "DiMRTrainerTests", dependencies: ["DiMRTrainer"]),
-        .testTarget(name: "DistortionTests", dependencies: ["Distortion"]),
+        .testTarget(name: "DistortionTests", dependencies: ["Distortion", "DiMRTrainer"]),  // DiMRTrainer: its embedded shapes as a reference
         .testTarget(name: "CLITests", dependencies: ["dimr-eval", "dimr-eval-fuzz"]),
     ],
     // Swift 5 language mode: the numeric kernels share raw buffers across threads by design

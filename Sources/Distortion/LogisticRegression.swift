@@ -43,7 +43,7 @@ public struct LogisticRegression: Sendable {
         logits(x, rows: rows).map { 1 / (1 + exp(-Double($0))) }
     }
 
-    func logits(_ x: [Float], rows: Int) -> [Float] {
+    public func logits(_ x: [Float], rows: Int) -> [Float] {
         let d = weights.count
         precondition(x.count == rows * d, "features (\(x.count) values) are not \(rows)×\(d)")
         var z = [Float](repeating: bias, count: rows)

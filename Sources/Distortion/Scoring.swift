@@ -3,8 +3,9 @@ import TensorCore
 import TensorIO
 
 /// The distortion rate of a set of samples: the share with p(distorted) over the classifier's
-/// threshold, with a bootstrap confidence interval. JSON keys are what `distortion score --json`
-/// prints.
+/// conformal threshold (each sample scored by one cross-fitting fold model, see `DistortionClassifier`), with
+/// a bootstrap confidence interval. JSON keys are what `distortion score --json` prints; keys added
+/// later are optional, so JSON written before them still reads.
 public struct DistortionScore: Codable, Sendable {
     public var source: String
     public var distortionRate: Double
@@ -28,6 +29,15 @@ public struct DistortionScore: Codable, Sendable {
     public var notes: [String]
     public var perImage: [Double]?
     public var worst: [WorstSample]?
+    /// How the classifier's threshold was calibrated and what it achieved (the card's; nil for format 1).
+    public var calibration: CalibrationSummary?
+    /// The classifier's cross-fitted AUC on distortion kinds it never trained on (see `ClassifierStrength`).
+    public var heldOutAUC: Double?
+    /// Whether the samples lie on the reference's data manifold at all (set by the command, from
+    /// Inception features; nil when not measured).
+    public var realism: RealismCheck?
+    /// Per-sample evidence images written by `distortion score --heatmap` (nil when none).
+    public var heatmaps: [String]?
 
     public struct WorstSample: Codable, Sendable {
         public var index: Int
@@ -52,6 +62,7 @@ public struct DistortionScore: Codable, Sendable {
         case count, flagged, meanProbability = "mean_probability", medianProbability = "median_probability"
         case featureProvider = "feature_provider"
         case resizedFrom = "resized_from", imageSize = "image_size", notes, perImage = "per_image", worst
+        case calibration, heldOutAUC = "held_out_auc", realism, heatmaps
     }
 }
 
@@ -116,7 +127,11 @@ public func scoreDistortion(samples: any ImageSource, classifier: DistortionClas
     if allIdentical && probabilities.count > 1 {
         notes.append("all \(probabilities.count) samples are identical: the rate is 0 or 1 and the interval says nothing about the model")
     }
-    let score = DistortionScore(
+    notes += ClassifierStrength(card: card).notes
+    if card.calibration == nil {
+        notes.append("this classifier (\(card.format)) was calibrated on one held-out split, not cross-fitted: its false-positive rate on unseen clean images can exceed the target (retrain it)")
+    }
+    var score = DistortionScore(
         source: samples.url.path, distortionRate: estimate.rate, ciLow: estimate.low, ciHigh: estimate.high,
         confidence: estimate.confidence, bootstrapResamples: estimate.resamples, threshold: classifier.threshold,
         falsePositiveRate: card.falsePositiveRate, count: estimate.count, flagged: estimate.flagged,
@@ -125,6 +140,8 @@ public func scoreDistortion(samples: any ImageSource, classifier: DistortionClas
         perImage: options.perImage ? probabilities : nil,
         worst: options.keepWorst > 0 ? worst.map { .init(index: $0.index, probability: $0.probability) } : nil,
         medianProbability: median(probabilities))
+    score.calibration = card.calibration
+    score.heldOutAUC = card.heldOutSummary.auc
     return (score, worst)
 }
 

@@ -57,16 +57,6 @@ public func mannWhitneyUTest(_ x: [Double], _ y: [Double]) -> (u: Double, p: Dou
 }
 
 
-/// The threshold t such that at most `falsePositiveRate` of `cleanScores` lie strictly above it
-/// (the ⌈(1−α)n⌉-th smallest clean score). A sample is flagged when its score is > t.
-public func thresholdAtFalsePositiveRate(_ cleanScores: [Double], falsePositiveRate alpha: Double) -> Double {
-    precondition(!cleanScores.isEmpty, "threshold calibration needs clean scores")
-    precondition(alpha >= 0 && alpha < 1, "false-positive rate must be in [0, 1)")
-    let sorted = cleanScores.sorted()
-    let allowedAbove = Int((alpha * Double(sorted.count)).rounded(.down))
-    return sorted[sorted.count - 1 - allowedAbove]
-}
-
 /// A proportion with a bootstrap percentile interval.
 public struct ProportionEstimate: Codable, Sendable, Equatable {
     public var rate: Double

@@ -78,12 +78,42 @@ final class StatisticsTests: XCTestCase {
         XCTAssertEqual(areaUnderROC(positives: [0.9, 0.4], negatives: [0.4, 0.1]), mannWhitneyUTest([0.9, 0.4], [0.4, 0.1]).superiority)
     }
 
-    /// 100 clean scores 0.00…0.99 at FPR 5%: threshold 0.94, so exactly 0.95…0.99 (5) are above it.
-    func testThresholdAtFalsePositiveRate() {
+    /// Split-conformal threshold: the ⌈(n + 1)(1 − α)⌉-th smallest clean score. 100 scores
+    /// 0.00…0.99 at 5%: rank ⌈95.95⌉ = 96, threshold 0.95, 4 above it (the plain quantile, 0.94,
+    /// leaves 5 above). 19 scores: rank 19, the largest, none above. 18 scores cannot certify 5%
+    /// (rank 19 > 18): +∞.
+    func testConformalThreshold() {
         let clean = (0..<100).map { Double($0) / 100 }.shuffled()
-        let t = thresholdAtFalsePositiveRate(clean, falsePositiveRate: 0.05)
-        XCTAssertEqual(t, 0.94)
-        XCTAssertEqual(clean.filter { $0 > t }.count, 5)
+        let t = conformalThreshold(clean, falsePositiveRate: 0.05)
+        XCTAssertEqual(t, 0.95)
+        XCTAssertEqual(clean.filter { $0 > t }.count, 4)
+        XCTAssertEqual(conformalThreshold((0..<19).map(Double.init), falsePositiveRate: 0.05), 18)
+        XCTAssertEqual(conformalThreshold((0..<18).map(Double.init), falsePositiveRate: 0.05), .infinity)
+    }
+
+    /// Clopper–Pearson intervals against scipy 1.17.1 (beta.ppf(0.025, k, n − k + 1), beta.ppf(0.975,
+    /// k + 1, n − k), anchors venv), to 1e-9; binomial ranges against binom.ppf(0.025 / 0.975, n, 0.05):
+    /// 48 → 0…6 (the "97.5% bound for 48 images is 12.5%"), 112 → 2…10, 256 → 6…20, 1024 → 38…65.
+    func testClopperPearsonAndBinomialRangeMatchScipy() {
+        let cases: [(k: Int, n: Int, low: Double, high: Double)] = [
+            (0, 60, 0, 0.05962949228616691), (3, 60, 0.010432329644348225, 0.13924324672107277),
+            (10, 48, 0.10469068303290592, 0.34991024025732675), (13, 256, 0.027312525005386005, 0.08527212595645979),
+            (256, 256, 0.9856936372709606, 1), (1, 1024, 2.4724116213658914e-05, 0.00542892773706297),
+        ]
+        for c in cases {
+            let ci = clopperPearsonInterval(successes: c.k, trials: c.n)
+            XCTAssertEqual(ci.low, c.low, accuracy: 1e-9, "\(c.k)/\(c.n) low")
+            XCTAssertEqual(ci.high, c.high, accuracy: 1e-9, "\(c.k)/\(c.n) high")
+        }
+        XCTAssertEqual(binomialCDF(5, trials: 48, probability: 0.05), 0.9682905156018843, accuracy: 1e-12)
+        XCTAssertEqual(binomialCDF(20, trials: 256, probability: 0.05), 0.9811512308436523, accuracy: 1e-12)
+        for (n, range) in [(48, 0...6), (112, 2...10), (256, 6...20), (1024, 38...65)] {
+            XCTAssertEqual(binomialRange(trials: n, probability: 0.05), range, "n = \(n)")
+        }
+        // The conformal range: scipy betabinom(256, n + 1 − r, r).ppf(0.025 / 0.975), r = ⌈(n + 1)·0.95⌉.
+        for (n, range) in [(128, 3...25), (240, 4...24), (256, 4...22), (1024, 6...21)] {
+            XCTAssertEqual(conformalFlaggedRange(calibrationCount: n, heldOut: 256, falsePositiveRate: 0.05), range, "n = \(n)")
+        }
     }
 
     /// Compare: pairs in order, Holm-adjusted, significance decided on the adjusted p.

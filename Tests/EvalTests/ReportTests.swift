@@ -32,6 +32,29 @@ final class ReportTests: XCTestCase {
                         resizedFrom: [], imageSize: "32x32", notes: ["a <note> & more"])
     }
 
+    /// `distortion score --heatmap RUN/heatmaps` output: the report finds the PNGs (name order,
+    /// the worst first) and embeds each in the same row as the run's worst grid, captioned.
+    func testHeatmapsBesideTheWorstGrid() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-report-heatmaps-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = try makeRun("dit", in: root, withImages: true)
+        let folder = run.appendingPathComponent("heatmaps")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let image = RGBImage(width: 4, height: 4, pixels: [UInt8](repeating: 200, count: 48))
+        for name in ["worst-02-sample-000007.png", "worst-01-sample-000003.png"] {
+            try Data(try encodePNG(image)).write(to: folder.appendingPathComponent(name))
+        }
+        let runs = [try RunDirectory(run)]
+        XCTAssertEqual(runs[0].heatmaps.map(\.lastPathComponent), ["worst-01-sample-000003.png", "worst-02-sample-000007.png"])
+        let html = renderHTMLReport(ReportInputs(runs: runs))
+        let worst = try XCTUnwrap(html.range(of: "most distorted samples"))
+        let first = try XCTUnwrap(html.range(of: "patch-seam evidence, worst-01-sample-000003"))
+        let second = try XCTUnwrap(html.range(of: "patch-seam evidence, worst-02-sample-000007"))
+        XCTAssertTrue(worst.lowerBound < first.lowerBound && first.lowerBound < second.lowerBound)
+        // Same row: no closing </div> between the worst grid and the heatmaps.
+        XCTAssertFalse(html[worst.upperBound..<second.lowerBound].contains("</div>"))
+    }
+
     /// Self-contained: no http:// or https:// anywhere, no script, no external src; the SVG
     /// charts, metrics table (ADM column order), embedded PNGs and the comparison are present;
     /// missing fields and unreadable lines become notes rather than errors.

@@ -128,9 +128,20 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
     } else {
         html += "<p class=\"muted\">No comparison given (run <code>dimr-eval distortion compare … --save-json compare.json</code> and pass <code>--compare compare.json</code>).</p>\n"
     }
-    var worst = inputs.runs.flatMap { run in run.worstGrids.map { ("\(run.label): most distorted samples", $0) } }
-    worst += inputs.extraImages.filter { $0.title.lowercased().contains("worst") }
-    for (title, url) in worst { html += figure(title, url, maxBytes: inputs.maxEmbeddedBytes, notes: &notes) }
+    // Each run's worst grid with its heatmaps beside it (patch-seam evidence per sample, left the
+    // sample, right the same with its cells tinted), so a person can check what was flagged.
+    for run in inputs.runs where !run.worstGrids.isEmpty || !run.heatmaps.isEmpty {
+        html += "<div class=\"charts\">\n"
+        for url in run.worstGrids { html += figure("\(run.label): most distorted samples", url, maxBytes: inputs.maxEmbeddedBytes, notes: &notes) }
+        for url in run.heatmaps {
+            html += figure("\(run.label): patch-seam evidence, \(url.deletingPathExtension().lastPathComponent)", url,
+                           maxBytes: inputs.maxEmbeddedBytes, notes: &notes)
+        }
+        html += "</div>\n"
+    }
+    for (title, url) in inputs.extraImages where title.lowercased().contains("worst") {
+        html += figure(title, url, maxBytes: inputs.maxEmbeddedBytes, notes: &notes)
+    }
 
     // Samples, each run's beside the real images it was scored against, then one grid per checkpoint.
     html += "<h2>Samples</h2>\n"

@@ -10,6 +10,8 @@ import TensorIO
 ///   `train.log` (lines containing `step N … loss X`);
 /// - PNG files in the folder or its `samples/` subfolder (sample grids; names with "worst" are
 ///   the most-distorted grids);
+/// - `heatmaps/*.png` (`distortion score --heatmap RUN/heatmaps`): per-sample patch-seam evidence
+///   of the most distorted samples, drawn beside the worst grid;
 /// - `distortion.json`: the output of `distortion score --json`. Without it, the report takes the
 ///   run's rate from a comparison whose samples file lies in the run folder;
 /// - `reference.npz` (the real images the checkpoint scorer compared with) and
@@ -23,6 +25,8 @@ public struct RunDirectory {
     public var lossCurve: [(x: Double, y: Double)]
     public var sampleGrids: [URL]
     public var worstGrids: [URL]
+    /// PNGs in `heatmaps/`, in name order (the worst sample first).
+    public var heatmaps: [URL]
     public var distortion: DistortionScore?
     /// The real images the run was scored against, when the folder keeps them (`reference.npz`).
     public var referenceBatch: URL?
@@ -78,6 +82,10 @@ public struct RunDirectory {
         }
         sampleGrids = grids
         worstGrids = worst
+        let heatmapFiles = (try? FileManager.default.contentsOfDirectory(at: url.appendingPathComponent("heatmaps"), includingPropertiesForKeys: nil,
+                                                                         options: [.skipsHiddenFiles])) ?? []
+        heatmaps = heatmapFiles.filter { $0.pathExtension.lowercased() == "png" }
+            .sorted { $0.lastPathComponent.localizedStandardCompare($1.lastPathComponent) == .orderedAscending }
         let reference = url.appendingPathComponent("reference.npz")
         referenceBatch = FileManager.default.fileExists(atPath: reference.path) ? reference : nil
         let stepFiles = (try? FileManager.default.contentsOfDirectory(at: url.appendingPathComponent("samples"), includingPropertiesForKeys: nil)) ?? []

@@ -2,6 +2,7 @@ import ArgumentParser
 import Distortion
 import Eval
 import Foundation
+import TensorCore
 import TensorIO
 
 /// `dimr-eval distortion score | train | compare`: the distortion rate of samples, measured by a
@@ -13,9 +14,12 @@ struct DistortionCommand: ParsableCommand {
         discussion: """
         A classifier flags low-fidelity samples (patch-grid seams, misplaced or repeated parts, bent \
         geometry, torn texture). It is trained from a reference batch — real images are the clean class, \
-        synthetic distortions of them the distorted class — and its threshold is calibrated on held-out \
-        reference images at a chosen false-positive rate. The distortion rate is the share of samples \
-        over that threshold, with a bootstrap confidence interval.
+        synthetic distortions of them the distorted class — cross-fitted in 5 folds, so that every \
+        reference image is scored by a model that never saw it and serves calibration: a sample is \
+        flagged by the cross-conformal test at a chosen false-positive rate. The distortion rate is the \
+        share flagged, with a bootstrap confidence interval; beside it, the realism check (Inception \
+        precision/density against the reference) says whether the samples are on the data manifold at \
+        all. A classifier with held-out AUC < 0.6 is refused (--force), < 0.7 noted.
         """,
         subcommands: [Score.self, TrainClassifier.self, Compare.self])
 }
@@ -42,6 +46,12 @@ struct ClassifierOptions: ParsableArguments {
 
     @Option(parsing: .unconditional, help: "Most reference images used for training (a seeded random subset of larger batches).")
     var maxReference: Int = 600
+
+    @Flag(help: "Report a rate even when the classifier's held-out AUC is below 0.6 (it cannot see distortion; a note says so).")
+    var force = false
+
+    @Option(help: "Realism check beside the rate (Inception precision/density of the samples against --ref): auto (when Inception weights are found), on, off.")
+    var realism: RealismChoice = .auto
 
     func validate() throws {
         guard fpr > 0 && fpr < 0.5 else { throw ValidationError("--fpr must be in (0, 0.5), got \(fpr)") }
@@ -78,17 +88,53 @@ struct ClassifierOptions: ParsableArguments {
     }
 
     /// The classifier from --model, or one trained from --ref (cached under the dimr-eval cache).
+    /// One too weak to see distortion (held-out AUC < 0.6) is refused here unless --force.
     func classifier() throws -> (DistortionClassifier, FeatureProvider, String) {
+        let (classifier, provider, path): (DistortionClassifier, FeatureProvider, String)
         if let model {
-            let classifier = try DistortionClassifier.load(from: URL(fileURLWithPath: model))
-            return (classifier, try provider(named: classifier.card.featureProvider), model)
+            let loaded = try DistortionClassifier.load(from: URL(fileURLWithPath: model))
+            (classifier, provider, path) = (loaded, try self.provider(named: loaded.card.featureProvider), model)
+        } else {
+            guard let ref else { throw ValidationError("give --ref REFERENCE (to train a classifier) or --model MODEL_DIR") }
+            let chosen = try self.provider()
+            let (trained, folder) = try cachedDistortionClassifier(reference: URL(fileURLWithPath: ref), features: chosen,
+                                                                   options: trainingOptions)
+            (classifier, provider, path) = (trained, chosen, folder)
         }
-        guard let ref else { throw ValidationError("give --ref REFERENCE (to train a classifier) or --model MODEL_DIR") }
-        let provider = try provider()
-        let (classifier, path) = try cachedDistortionClassifier(reference: URL(fileURLWithPath: ref), features: provider,
-                                                                options: trainingOptions)
+        try ClassifierStrength(card: classifier.card).check(force: force, classifier: path + "/" + DistortionClassifier.cardFile)
         return (classifier, provider, path)
     }
+
+    /// Inception features of the reference for the realism check, or nil when it is off (or auto
+    /// and the weights are missing: a warning says so). Features go through the feature cache, so
+    /// a reference `eval` or `fid` has seen costs nothing.
+    func realismReference(model card: DistortionModelCard) throws -> (Tensor, ExtractorProvider)? {
+        guard realism != .off else { return nil }
+        let path = ref ?? card.reference.path
+        let extractor = ExtractorProvider(weights: weights.map { URL(fileURLWithPath: $0) }, progress: false, cache: try? FeatureCache())
+        do {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw FormatError(file: path, field: "reference", expected: "the reference images (give --ref) for the realism check", found: "no such file")
+            }
+            _ = try extractor.weightsSHA1()
+            return (try EvalInput(URL(fileURLWithPath: path)).features(extractor).pool, extractor)
+        } catch where realism == .auto {
+            warn("realism check skipped (\(error)); --realism on makes this an error")
+            return nil
+        }
+    }
+
+    /// Adds the realism check of `samples` to `score` (and its note, when they are off-manifold).
+    func addRealism(to score: inout DistortionScore, samples: String, reference: (Tensor, ExtractorProvider)?) throws {
+        guard let (features, extractor) = reference else { return }
+        let check = try measureRealism(reference: features, samples: try EvalInput(URL(fileURLWithPath: samples)).features(extractor).pool)
+        score.realism = check
+        score.notes += check.notes
+    }
+}
+
+enum RealismChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, on, off
 }
 
 /// The distortion classifier trained from `reference` with `options`, from the dimr-eval cache when
@@ -140,6 +186,11 @@ extension DistortionCommand {
         @Option(parsing: .unconditional, help: "Write a PNG grid of the K most distorted samples.") var worst: Int = 0
         @Option(help: "Where the grid of the most distorted samples goes.") var worstGrid: String = "worst.png"
         @Option(parsing: .unconditional, help: "Bootstrap resamples for the confidence interval.") var bootstrap: Int = 1000
+        @Option(help: "Write a PNG per most distorted sample (the --worst K, else 16) with its patch-seam evidence overlaid into this folder; `report` shows RUN/heatmaps beside the worst grid.")
+        var heatmap: String?
+
+        /// How many heatmaps: the worst grid's samples, or 16 without one.
+        var heatmapCount: Int { heatmap == nil ? 0 : (worst > 0 ? worst : 16) }
 
         func validate() throws {
             guard worst >= 0 else { throw ValidationError("--worst must be ≥ 0") }
@@ -152,13 +203,17 @@ extension DistortionCommand {
             var options = DistortionScoringOptions()
             options.seed = classifier.seed
             options.bootstrapResamples = bootstrap
-            options.keepWorst = worst
+            options.keepWorst = max(worst, heatmapCount)
             options.perImage = perImage
-            let (score, worstSamples) = try scoreDistortion(samples: try openImageSource(URL(fileURLWithPath: samples)),
+            var (score, worstSamples) = try scoreDistortion(samples: try openImageSource(URL(fileURLWithPath: samples)),
                                                             classifier: model, features: provider, options: options)
+            try classifier.addRealism(to: &score, samples: samples, reference: try classifier.realismReference(model: model.card))
             if worst > 0 {
                 let grid = makeImageGrid(worstSamples.map(\.image), columns: Int(Double(worstSamples.count).squareRoot().rounded(.up)))
                 try writeAtomically(try encodePNG(grid), to: URL(fileURLWithPath: worstGrid))
+            }
+            if let heatmap {
+                score.heatmaps = try writeHeatmaps(worstSamples, to: URL(fileURLWithPath: heatmap))
             }
             if json {
                 print(try jsonString(score))
@@ -167,9 +222,30 @@ extension DistortionCommand {
             print("distortion rate \(percent(score.distortionRate))  (\(Int(score.confidence * 100))% CI \(percent(score.ciLow))–\(percent(score.ciHigh)))")
             print("  \(score.flagged) of \(score.count) samples over threshold \(String(format: "%.4f", score.threshold)) " +
                   "(chosen for \(percent(score.falsePositiveRate)) false positives on clean reference images)")
-            print("  classifier \(modelPath), features \(score.featureProvider), image size \(score.imageSize)")
+            print("  classifier \(modelPath), features \(score.featureProvider), image size \(score.imageSize)"
+                  + (score.heldOutAUC.map { String(format: ", held-out AUC %.3f", $0) } ?? ""))
+            if let c = score.calibration {
+                print("  calibration: \(c.method), \(c.folds) folds, \(c.count) clean reference images; achieved FPR \(percent(c.achievedFalsePositiveRate)) "
+                      + "(\(Int(c.confidence * 100))% Clopper–Pearson \(percent(c.ciLow))–\(percent(c.ciHigh)))")
+            }
+            if let r = score.realism {
+                print(String(format: "  realism (Inception, %d reference images): precision %.3f, density %.3f, recall %.3f, coverage %.3f — %@",
+                             r.referenceCount, r.precision, r.density, r.recall, r.coverage, r.offManifold ? "off the data manifold" : "on the data manifold"))
+            }
             for note in score.notes { print("  note: \(note)") }
             if worst > 0 { print("  the \(worstSamples.count) most distorted samples: \(worstGrid)") }
+            if let heatmap { print("  patch-seam evidence of the \(score.heatmaps?.count ?? 0) most distorted samples: \(heatmap)/") }
+        }
+
+        /// One PNG per sample, worst first: `worst-RR-sample-INDEX.png` (RR its rank), written
+        /// atomically. The picture is the sample beside the same with `PatchSeamEvidence` overlaid.
+        func writeHeatmaps(_ samples: [(index: Int, probability: Double, image: RGBImage)], to folder: URL) throws -> [String] {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            return try samples.prefix(heatmapCount).enumerated().map { rank, sample in
+                let file = folder.appendingPathComponent(String(format: "worst-%02d-sample-%06d.png", rank + 1, sample.index))
+                try writeAtomically(try encodePNG(PatchSeamEvidence(sample.image).overlay(on: sample.image)), to: file)
+                return file.path
+            }
         }
     }
 
@@ -213,15 +289,20 @@ extension DistortionCommand {
         func printCard(_ card: DistortionModelCard, path: String) {
             print("saved \(path)/\(DistortionClassifier.weightsFile) and \(path)/\(DistortionClassifier.cardFile)")
             print("features \(card.featureProvider) (\(card.featureCount)), images \(card.imageWidth)x\(card.imageHeight), " +
-                  "reference split \(card.split.train) train / \(card.split.calibration) calibration / \(card.split.test) test")
+                  "reference: \(card.split.train) images, each calibrated on by the fold model that left it out; each kind applied to \(card.split.test)")
             print("threshold \(String(format: "%.4f", card.threshold)) for \(percent(card.falsePositiveRate)) false positives; " +
                   "clean test images flagged: \(percent(card.testCleanRate))")
+            if let c = card.calibration {
+                print("calibration: \(c.method), \(c.folds) folds over \(c.count) clean reference images; achieved FPR \(percent(c.achievedFalsePositiveRate)) "
+                      + "(\(c.flagged) of \(c.count); \(Int(c.confidence * 100))% Clopper–Pearson \(percent(c.ciLow))–\(percent(c.ciHigh))); "
+                      + "each fold at the other folds' threshold: \(percent(c.heldOutFoldRate))")
+            }
             print("kind                 held out  count  detected  bal.acc   AUC")
             for r in card.perKind + [card.trainingSummary, card.heldOutSummary] {
                 print(r.kind.padding(toLength: 20, withPad: " ", startingAt: 0) + "  " + (r.heldOut ? "yes" : "no ").padding(toLength: 8, withPad: " ", startingAt: 0)
                       + String(format: "%6d  %7.1f%%  %6.1f%%  %.3f", r.count, r.detectionRate * 100, r.balancedAccuracy * 100, r.auc))
             }
-            for note in card.notes { print("note: \(note)") }
+            for note in card.notes + ClassifierStrength(card: card).notes { print("note: \(note)") }
         }
     }
 
@@ -261,9 +342,12 @@ extension DistortionCommand {
             options.seed = classifier.seed
             options.bootstrapResamples = bootstrap
             options.perImage = true  // for the score tests; left out of the JSON below
+            let realismReference = try classifier.realismReference(model: model.card)
             var scores = try samples.map { path in
-                try scoreDistortion(samples: try openImageSource(URL(fileURLWithPath: path)), classifier: model, features: provider,
-                                    options: options).score
+                var score = try scoreDistortion(samples: try openImageSource(URL(fileURLWithPath: path)), classifier: model, features: provider,
+                                                options: options).score
+                try classifier.addRealism(to: &score, samples: path, reference: realismReference)
+                return score
             }
             let perImage = scores.map { $0.perImage! }
             for i in scores.indices { scores[i].perImage = nil }
@@ -303,6 +387,11 @@ extension DistortionCommand {
                 let why = comparison.ratesSaturated
                     ? "every rate is at least \(percent(DistortionComparison.saturatedRate)) (saturated)" : "the rate tests separate no pair"
                 print("note: \(why), so the rates do not rank these models; " + (comparison.scoreRankingSummary ?? "no per-image scores were kept to rank them otherwise") + ".")
+            }
+            for (name, s) in zip(names, scores) {
+                guard let r = s.realism else { continue }
+                print(String(format: "realism of %@ (Inception, %d reference images): precision %.3f, density %.3f — %@", name, r.referenceCount,
+                             r.precision, r.density, r.offManifold ? "off the data manifold" : "on the data manifold"))
             }
             for note in Set(scores.flatMap(\.notes)).sorted() { print("note: \(note)") }
             if let output { print("chart: \(output)") }
