@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "DiMRTrainerTests", dependencies: ["DiMRTrainer"]),
         .testTarget(name: "DistortionTests", dependencies: ["Distortion", "DiMRTrainer"]),  // DiMRTrainer: its embedded shapes as a reference
-        .testTarget(name: "CLITests", dependencies: ["dimr-eval", "dimr-eval-fuzz"]),
+        .testTarget(name: "CLITests", dependencies: ["dimr-eval", "dimr-eval-fuzz", "TensorIO"]),  // TensorIO: reading what the commands write
     ],
     // Swift 5 language mode: the numeric kernels share raw buffers across threads by design
     // (see Parallel.swift); strict-concurrency checking would only add wrappers around them.
