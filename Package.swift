@@ -1,10 +1,9 @@
 // swift-tools-version:6.0
 // dimr-eval: layers, bottom to top (imports point down only):
 //   C wrappers (CBLAS, CJPEG, CPNG, CFFTW) → TensorCore → TensorIO
-//   → InceptionNet / DiMRTrainer / Distortion → Eval → dimr-eval (executable)
+//   → InceptionNet, Distortion → Eval (metrics, inputs, report) → dimr-eval (executable)
+//   → DiMRTrainer (models, training, sampling) ────────────────→ dimr-eval
 import PackageDescription
-
-let optimize: [SwiftSetting] = []  // release builds use -O with whole-module optimisation; shape checks stay on
 
 let package = Package(
     name: "dimr-eval",
@@ -15,7 +14,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
@@ -25,29 +23,25 @@ let package = Package(
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),  // libpng-dev
         .systemLibrary(name: "CFFTW", providers: [.apt(["libfftw3-dev"])]),
 
-        .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: optimize),
+        .target(name: "TensorCore", dependencies: ["CBLAS"]),
         .target(name: "TensorIO", dependencies: [
             "TensorCore", "CJPEG", "CPNG", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-        ], swiftSettings: optimize),
+        ]),
 
-        .target(name: "InceptionNet", dependencies: ["TensorCore", "TensorIO"], swiftSettings: optimize),
-        .target(name: "DiMRTrainer", dependencies: ["TensorCore", "TensorIO"], swiftSettings: optimize),
-        .target(name: "Distortion", dependencies: ["TensorCore", "TensorIO", "CFFTW", "InceptionNet"],
-                swiftSettings: optimize),
-        .target(name: "Eval", dependencies: [
-            "TensorCore", "TensorIO", "InceptionNet", "DiMRTrainer", "Distortion",
-            .product(name: "Numerics", package: "swift-numerics"),
-        ], swiftSettings: optimize),
+        .target(name: "InceptionNet", dependencies: ["TensorCore", "TensorIO"]),
+        .target(name: "DiMRTrainer", dependencies: ["TensorCore", "TensorIO"]),
+        .target(name: "Distortion", dependencies: ["TensorCore", "TensorIO", "CFFTW", "InceptionNet"],),
+        .target(name: "Eval", dependencies: ["TensorCore", "TensorIO", "InceptionNet", "Distortion"]),
 
         .executableTarget(name: "dimr-eval", dependencies: [
             "Eval", "TensorCore", "TensorIO", "InceptionNet", "DiMRTrainer", "Distortion",
             "CJPEG", "CPNG", "CFFTW",  // only to report their versions in `doctor`
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: optimize),
+        ]),
 
         // Fuzz targets for the file parsers: libFuzzer entry point when built by scripts/fuzz.sh,
         // a replayer of saved inputs otherwise (the CLI tests run it on the crash regressions).
-        .executableTarget(name: "dimr-eval-fuzz", dependencies: ["TensorIO", "Eval"], swiftSettings: optimize),
+        .executableTarget(name: "dimr-eval-fuzz", dependencies: ["TensorIO", "Eval"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"]),

@@ -44,11 +44,6 @@ public final class Tape {
 
     public init(recording: Bool = true) { self.recording = recording }
 
-    /// Whether an operation on `inputs` must record its backward.
-    func needsBackward(_ inputs: Variable?...) -> Bool {
-        recording && inputs.contains { $0?.requiresGrad == true }
-    }
-
     /// The output variable of an operation; `backward` receives dLoss/doutput.
     func output(_ value: Tensor, inputs: [Variable?], backward: @escaping (Tensor) -> Void) -> Variable {
         guard recording && inputs.contains(where: { $0?.requiresGrad == true }) else { return Variable(value) }
