@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TensorCore
+import TensorIO
 
 /// conv2d GFLOP/s on typical layers, quoted as a fraction of the machine's sgemm rate
 /// (a conv layer built on GEMM can at best match it).
@@ -132,7 +133,7 @@ struct BenchConv: ParsableCommand {
         let sgemm = before.gflops >= after.gflops ? before : after
         for i in rows.indices { rows[i].ratioToSgemm = rows[i].gflops / sgemm.gflops }
         let report = Report(blas: blas, sgemmSize: sgemmSize, sgemmGflops: sgemm.gflops, layers: rows)
-        if json { print(try jsonString(report)); return }
+        if json { print(try jsonText(report, style: .document)); return }
         print(blas.line)
         print(String(format: "sgemm %d³: %.1f GFLOP/s (the machine's rate)", sgemmSize, sgemm.gflops))
         print("layer (batch \(batch))".padding(toLength: 42, withPad: " ", startingAt: 0) + "      ms   GFLOP/s  vs sgemm"

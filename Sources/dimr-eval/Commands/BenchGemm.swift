@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TensorCore
+import TensorIO
 
 /// sgemm GFLOP/s through the tensor core's BLAS: a large square product (the machine's rate) and
 /// the shapes Inception's convolutions turn into.
@@ -61,7 +62,7 @@ struct BenchGemm: ParsableCommand {
                             ratioToSquare: gflops / square.gflops))
         }
         let report = Report(blas: blas, squareSize: size, squareGflops: square.gflops, shapes: rows)
-        if json { print(try jsonString(report)); return }
+        if json { print(try jsonText(report, style: .document)); return }
         print(blas.line)
         print("shape".padding(toLength: 30, withPad: " ", startingAt: 0) + "       M       N       K  calls   GFLOP/s  vs \(size)³")
         for r in rows {

@@ -238,7 +238,7 @@ struct BenchInception: ParsableCommand {
             if !json { print(String(format: "streamed   %d images in %.1f s (%.2f img/s)", stream, report.streamSeconds!, Double(stream) / report.streamSeconds!)) }
         }
         report.peakRSSMegabytes = peakRSSMegabytes()
-        if json { print(try jsonString(report)); return }
+        if json { print(try jsonText(report, style: .document)); return }
         print(String(format: "peak RSS   %.0f MB", report.peakRSSMegabytes))
     }
 

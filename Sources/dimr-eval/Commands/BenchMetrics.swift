@@ -97,7 +97,7 @@ struct BenchMetrics: ParsableCommand {
             report.knn50kSeconds = try timedOnce { _ = try ManifoldEstimator(k: 3, densityK: 5).evaluate(reference: a, samples: b) }
             report.precisionRecall50k = pr50k.map { [$0.precision, $0.recall] }
         }
-        if json { print(try jsonString(report)); return }
+        if json { print(try jsonText(report, style: .document)); return }
         print(blas.line)
         for t in report.timings {
             var line = t.name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "dimr-eval %7.2f s", t.dimrSeconds)

@@ -2,6 +2,7 @@ import ArgumentParser
 import DiMRTrainer
 import Foundation
 import TensorCore
+import TensorIO
 
 /// `dimr-eval bench train`: one training step of a preset (default tiny DiMR, batch 32) here and
 /// in PyTorch (scripts/bench/train_step_torch.py, the same architecture written for torch, run on
@@ -56,7 +57,7 @@ struct BenchTrain: ParsableCommand {
                                     "median_step_seconds": ours, "note": note]
             if let torch { o["torch_median_step_seconds"] = torch }
             if let ratio { o["speed_vs_torch"] = ratio }
-            print(String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self))
+            print(try jsonObjectText(o))
         } else {
             print(String(format: "%@ %@ (%d params), batch %d: %.1f ms/step", arch, preset, model.parameters.count, batchSize, ours * 1000))
             if let torch, let ratio {

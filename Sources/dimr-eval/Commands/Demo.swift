@@ -153,8 +153,7 @@ struct Demo: ParsableCommand {
         }
         let summary: [String: Any] = ["seconds": seconds, "models": models, "comparison": compared,
                                       "report": report.path, "output": root.path]
-        let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+        return try jsonObjectText(summary)
     }
 
     /// Adds the full metric suite of the final samples to the run's metrics.jsonl, so the report's

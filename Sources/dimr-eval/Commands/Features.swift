@@ -135,7 +135,7 @@ struct Features: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         let summary = Summary(output: out.path, images: rows.count, firstRow: rows.lowerBound, sourceImages: source.count,
                               seconds: seconds, imagesPerSecond: Double(rows.count) / seconds, meta: meta, cache: cache)
-        if json { print(try jsonString(summary)); return }
+        if json { print(try jsonText(summary, style: .document)); return }
         print("wrote \(out.path): pool (\(rows.count), 2048), spatial (\(rows.count), 2023)"
               + (shard == nil ? "" : ", rows \(rows.lowerBound)..<\(rows.upperBound) of \(source.count)")
               + String(format: " in %.1f s (%.1f img/s)", seconds, summary.imagesPerSecond)
@@ -179,9 +179,7 @@ struct FeaturesMeta: Codable {
     }
 
     func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return try encoder.encode(self)
+        try encodeJSON(self, style: .line)
     }
 }
 

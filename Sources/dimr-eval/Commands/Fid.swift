@@ -2,6 +2,7 @@ import ArgumentParser
 import Eval
 import Foundation
 import InceptionNet
+import TensorIO
 
 /// `dimr-eval fid A B`: Fréchet Inception Distance between two inputs of any kind.
 struct Fid: ParsableCommand {
@@ -44,7 +45,7 @@ struct Fid: ParsableCommand {
         let fid = try frechetDistance(first.pool, second.pool)
         var cache: [String: FeatureCacheUse] = [:]
         for (name, input) in zip(["a", "b"], inputs) { cache[name] = input.cacheUse }
-        if json { print(try jsonString(Output(fid: fid, notes: notes, cache: cache))); return }
+        if json { print(try jsonText(Output(fid: fid, notes: notes, cache: cache), style: .document)); return }
         print(String(format: "FID: %.6f", fid))
         for note in notes { print("note: \(note)") }
     }

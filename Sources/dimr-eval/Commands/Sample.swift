@@ -62,8 +62,7 @@ struct Sample: ParsableCommand {
             let summary: [String: JSONValue] = ["output": .string(output), "count": .number(Double(count)), "step": .number(Double(state.step)),
                                                 "sampler": .string(kind.rawValue), "steps": .number(Double(steps)),
                                                 "cfg": .number(Double(cfg)), "seconds": .number(seconds)]
-            let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
-            print(String(decoding: try e.encode(summary), as: UTF8.self))
+            print(try jsonText(summary, style: .line))
         } else {
             print("\(count) samples from \(state.model.architecture.rawValue) \(state.model.preset) at step \(state.step) → \(output) (\(String(format: "%.1f", seconds)) s)")
         }

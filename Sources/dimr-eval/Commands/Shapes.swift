@@ -37,8 +37,7 @@ struct Shapes: ParsableCommand {
         if json {
             let summary: [String: JSONValue] = ["output": .string(output), "count": .number(Double(count)), "first": .number(Double(first)),
                                                 "seed": .number(Double(seed)), "stream": .string(stream)]
-            let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
-            print(String(decoding: try e.encode(summary), as: UTF8.self))
+            print(try jsonText(summary, style: .line))
         } else {
             print("\(count) embedded shapes (\(stream) stream, seed \(seed), images \(first)..<\(first + count)) → \(output)")
         }

@@ -187,7 +187,8 @@ struct Train: ParsableCommand {
                 warnedNonFinite = true
                 FileHandle.standardError.write(Data("warning: the loss is \(log.loss) at step \(log.step): training diverged (try a lower --lr)\n".utf8))
             }
-            let line = jsonLine(log, event: "step")
+            // A diverged run's NaN loss is still logged (as the string "NaN"), with its step.
+            let line = jsonEventLine(log, event: "step", nonFinite: Checkpoint.nonFiniteAsStrings)
             stepLog.append(line)   // the report's loss curve
             if json {
                 print(line)
@@ -197,9 +198,8 @@ struct Train: ParsableCommand {
                 if tty { FileHandle.standardError.write(Data(("\r" + line + "   ").utf8)) } else { print(line) }
             }
         }, evaluationLog: { record in
-            if json { print(jsonLine(record, event: "eval")); return }
-            let encoder = JSONEncoder(); encoder.outputFormatting = [.sortedKeys]
-            let text = (try? encoder.encode(record)).map { String(decoding: $0, as: UTF8.self) } ?? "\(record)"
+            if json { print(jsonEventLine(record, event: "eval", nonFinite: Checkpoint.nonFiniteAsStrings)); return }
+            let text = (try? jsonText(record, style: .line)) ?? "\(record)"
             if tty { FileHandle.standardError.write(Data("\n".utf8)) }
             print("eval " + text)
         }, evaluate: scorer.map { s in { try s.score($0) } })
@@ -236,17 +236,6 @@ final class StepLogFile {
     }
     func append(_ line: String) { handle.write(Data((line + "\n").utf8)) }
     deinit { try? handle.close() }
-}
-
-/// One JSON line for scripts: the value's fields plus `"event"` naming what kind of line it is.
-func jsonLine<T: Encodable>(_ value: T, event: String) -> String {
-    let encoder = JSONEncoder(); encoder.outputFormatting = [.sortedKeys]
-    // A diverged run's NaN loss is still logged (as the string "NaN"), with its step.
-    encoder.nonConformingFloatEncodingStrategy = Checkpoint.nonFiniteAsStrings
-    let text = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    // Spliced in as text: a round trip through JSONSerialization turns 0 and 1 into booleans on Linux.
-    let rest = text.dropFirst()
-    return "{\"event\":\"\(event)\"" + (rest.hasPrefix("}") ? "" : ",") + rest
 }
 
 /// Scores a checkpoint's samples with the Eval library: the samples and the held-out reference
