@@ -209,7 +209,7 @@ extension DistortionCommand {
                                                             classifier: model, features: provider, options: options)
             try classifier.addRealism(to: &score, samples: samples, reference: try classifier.realismReference(model: model.card))
             if worst > 0 {
-                let grid = makeImageGrid(worstSamples.map(\.image), columns: Int(Double(worstSamples.count).squareRoot().rounded(.up)))
+                let grid = squareImageGrid(worstSamples.map(\.image))
                 try writeAtomically(try encodePNG(grid), to: URL(fileURLWithPath: worstGrid))
             }
             if let heatmap {

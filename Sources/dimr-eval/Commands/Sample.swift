@@ -1,5 +1,6 @@
 import ArgumentParser
 import DiMRTrainer
+import Eval
 import Foundation
 import TensorCore
 import TensorIO
@@ -56,7 +57,7 @@ struct Sample: ParsableCommand {
         }
         progress.finish()
         try writeADMBatch(images, labels: labels, to: outputURL)
-        if let gridURL { try writeAtomically(try encodePNG(imageGrid(images)), to: gridURL) }
+        if let gridURL { try writeAtomically(try encodePNG(squareImageGrid(images)), to: gridURL) }
         let seconds = Date().timeIntervalSince(start)
         if json {
             let summary: [String: JSONValue] = ["output": .string(output), "count": .number(Double(count)), "step": .number(Double(state.step)),
@@ -67,20 +68,4 @@ struct Sample: ParsableCommand {
             print("\(count) samples from \(state.model.architecture.rawValue) \(state.model.preset) at step \(state.step) → \(output) (\(String(format: "%.1f", seconds)) s)")
         }
     }
-}
-
-/// Images tiled row by row into one picture, ~√N per row, 2-pixel white gaps.
-func imageGrid(_ images: [RGBImage]) -> RGBImage {
-    let n = images.count, columns = Int(Double(n).squareRoot().rounded(.up)), rows = (n + columns - 1) / columns
-    let w = images[0].width, h = images[0].height, gap = 2
-    let width = columns * (w + gap) + gap, height = rows * (h + gap) + gap
-    var pixels = [UInt8](repeating: 255, count: width * height * 3)
-    for (i, image) in images.enumerated() {
-        let ox = gap + (i % columns) * (w + gap), oy = gap + (i / columns) * (h + gap)
-        for y in 0..<h {
-            let dst = ((oy + y) * width + ox) * 3
-            pixels.replaceSubrange(dst..<(dst + w * 3), with: image.pixels[(y * w * 3)..<((y + 1) * w * 3)])
-        }
-    }
-    return RGBImage(width: width, height: height, pixels: pixels)
 }
