@@ -51,7 +51,7 @@ struct BenchGemm: ParsableCommand {
         for (name, m, n, k, calls) in Self.inceptionShapes {
             let a = benchTensor([m, k], seed: 3), b = benchTensor([calls, k, n], seed: 4)
             let c = Tensor(uninitialized: [calls, m, n])
-            let seconds = bestTime(repeats: repeats) {
+            let seconds = bestSeconds(repeats: repeats, warmup: 1) {
                 for i in 0..<calls {
                     BLAS.sgemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data + i * k * n, ldb: n,
                                c: c.data + i * m * n, ldc: n)

@@ -25,11 +25,7 @@ struct BenchTrain: ParsableCommand {
         config.batchSize = batchSize; config.steps = Int.max; config.evalEvery = 0
         let trainer = try Trainer(model: model, data: EmbeddedTrainingData(), config: config,
                                   runFolder: FileManager.default.temporaryDirectory)
-        for _ in 0..<2 { trainer.trainStep() }
-        var times: [Double] = []
-        for _ in 0..<steps {
-            let t0 = Date(); trainer.trainStep(); times.append(Date().timeIntervalSince(t0))
-        }
+        let times = runSeconds(repeats: steps, warmup: 2) { trainer.trainStep() }
         let ours = times.sorted()[times.count / 2]
         var torch: Double?
         var note = ""
