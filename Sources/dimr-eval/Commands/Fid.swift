@@ -61,9 +61,10 @@ struct InceptionOptions: ParsableArguments {
     @Flag(name: .customLong("no-cache"), help: "Neither read nor store features in the feature cache ($DIMR_EVAL_CACHE/features).")
     var noCache = false
 
-    func provider(progress: Bool = true) throws -> ExtractorProvider {
+    /// `cached: false` leaves the feature cache out whatever --no-cache says (`features --shard`).
+    func provider(progress: Bool = true, cached: Bool = true) throws -> ExtractorProvider {
         ExtractorProvider(weights: weights.map { URL(fileURLWithPath: $0) }, resize: resize, batchSize: batchSize, progress: progress,
-                          cache: noCache ? nil : try FeatureCache())
+                          cache: noCache || !cached ? nil : try FeatureCache())
     }
 
     func validate() throws {
@@ -80,5 +81,5 @@ func prepare(_ inputs: [EvalInput], _ provider: ExtractorProvider, needsNetwork:
     if inputs.contains(where: needsNetwork) { _ = try provider.get() }
 }
 
-/// Declared here for every command that takes --resize (Features.swift relies on it).
+/// For `InceptionOptions.resize`, the one --resize of every command.
 extension ResizeMode: ExpressibleByArgument {}
