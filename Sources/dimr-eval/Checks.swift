@@ -48,3 +48,17 @@ func reportRemovedTemporaries(_ removed: [URL]) {
         FileHandle.standardError.write(Data("removed a stale temporary file of a stopped run: \(url.path)\n".utf8))
     }
 }
+
+/// A closed set of option values, parsed with `@Option(transform: T.parse)`. ArgumentParser's own
+/// refusal quotes each value ('a', 'b' or 'c'); this lists them as the CLI did when it checked
+/// them by hand ("a, b, c"), the text scripts and tests match.
+protocol OptionChoice: ExpressibleByArgument, CaseIterable, RawRepresentable where RawValue == String {}
+
+extension OptionChoice {
+    @Sendable static func parse(_ text: String) throws -> Self {
+        guard let value = Self(rawValue: text) else {
+            throw ValidationError("expected one of \(allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+}

@@ -182,7 +182,7 @@ private func batchFigure(_ caption: String, _ url: URL, limit: Int, notes: inout
             try openImageSource(url).forEachBatch(size: limit) { _, batch in images = batch; throw Enough() }
         } catch is Enough {}
         guard !images.isEmpty else { return "" }
-        let grid = makeImageGrid(images, columns: Int(Double(images.count).squareRoot().rounded(.up)))
+        let grid = squareImageGrid(images)
         return pngFigure(caption, Data(try encodePNG(grid)))
     } catch {
         notes.append("cannot draw \(url.path): \(error)")

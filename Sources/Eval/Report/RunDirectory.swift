@@ -152,15 +152,6 @@ public struct RunDirectory {
     }
 }
 
-/// A JSON number from JSONSerialization as a Double, or nil for anything else. On Linux, `0 is Bool`
-/// and `1 is Bool` are true for decoded numbers, so booleans are told apart by their class instead
-/// (a precision of exactly 0 or 1 must not vanish from a report).
-public func jsonNumber(_ value: Any) -> Double? {
-    guard let number = value as? NSNumber else { return nil }
-    if String(describing: type(of: value)).contains("Boolean") { return nil }  // __NSCFBoolean
-    return number.doubleValue
-}
-
 extension DistortionComparison {
     /// The score of the samples file that lies inside `folder` (a run's final samples compared
     /// with other runs'), when exactly one does. Relative `source` paths are taken from the

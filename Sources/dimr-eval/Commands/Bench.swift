@@ -21,19 +21,6 @@ struct Bench: ParsableCommand {
 
 // MARK: - Helpers shared by the benchmarks
 
-/// Wall-clock seconds of the fastest of `repeats` runs of `body`, after `warmup` untimed runs
-/// (the first run pays for page faults, thread start-up and caches).
-func bestTime(repeats: Int, warmup: Int = 1, _ body: () -> Void) -> Double {
-    for _ in 0..<warmup { body() }
-    var best = Double.infinity
-    for _ in 0..<max(repeats, 1) {
-        let start = DispatchTime.now().uptimeNanoseconds
-        body()
-        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-    return best
-}
-
 /// A tensor of uniform random values in -1...1 (deterministic for a given seed).
 func benchTensor(_ shape: [Int], seed: UInt64) -> Tensor {
     let t = Tensor(uninitialized: shape)
@@ -69,7 +56,7 @@ struct BenchBLAS: Codable {
 /// sgemm rate on an n×n×n product: the yardstick the other benchmarks are quoted against.
 func squareSgemmRate(n: Int, repeats: Int) -> (seconds: Double, gflops: Double) {
     let a = benchTensor([n, n], seed: 1), b = benchTensor([n, n], seed: 2), c = Tensor(uninitialized: [n, n])
-    let seconds = bestTime(repeats: repeats) {
+    let seconds = bestSeconds(repeats: repeats, warmup: 1) {
         BLAS.sgemm(m: n, n: n, k: n, a: a.data, lda: n, b: b.data, ldb: n, c: c.data, ldc: n)
     }
     return (seconds, 2 * Double(n) * Double(n) * Double(n) / seconds / 1e9)

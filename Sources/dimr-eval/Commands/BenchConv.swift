@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TensorCore
+import TensorIO
 
 /// conv2d GFLOP/s on typical layers, quoted as a fraction of the machine's sgemm rate
 /// (a conv layer built on GEMM can at best match it).
@@ -80,7 +81,7 @@ struct BenchConv: ParsableCommand {
             let w = benchTensor([layer.outChannels, layer.channels / layer.groups, layer.kernel.0, layer.kernel.1], seed: UInt64(30 + i))
             let b = benchTensor([layer.outChannels], seed: UInt64(50 + i))
             var y: Tensor? = nil
-            let seconds = bestTime(repeats: repeats) {
+            let seconds = bestSeconds(repeats: repeats, warmup: 1) {
                 y = conv2d(x, weight: w, bias: b, stride: layer.stride, padding: layer.padding, groups: layer.groups,
                            activation: .relu)
             }
@@ -92,7 +93,7 @@ struct BenchConv: ParsableCommand {
                           weight: w.shape, output: out, seconds: seconds, gflops: gflops, ratioToSgemm: 0)
             if backward {
                 let dy = benchTensor(out, seed: UInt64(70 + i))
-                let back = bestTime(repeats: repeats) {
+                let back = bestSeconds(repeats: repeats, warmup: 1) {
                     _ = conv2dBackward(dy, input: x, weight: w, stride: layer.stride, padding: layer.padding,
                                        groups: layer.groups)
                 }
@@ -103,7 +104,7 @@ struct BenchConv: ParsableCommand {
             guard layer.stride == (1, 1) && layer.groups == 1 else { continue }
             if layer.kernel == (3, 3) {
                 let filter = Winograd3x3Filter(weight: w)
-                let s = bestTime(repeats: repeats) {
+                let s = bestSeconds(repeats: repeats, warmup: 1) {
                     _ = winogradConv3x3(x, filter: filter, bias: b, padding: layer.padding, activation: .relu)
                 }
                 rows.append(Row(name: layer.name + " Winograd", method: "winograd F(4x4,3x3)", input: x.shape,
@@ -112,7 +113,7 @@ struct BenchConv: ParsableCommand {
             if layer.kernel.0 == layer.kernel.1 && layer.kernel.0 > 1 {
                 let r = layer.kernel.0, m = Winograd2DFilter.bestTileOutputs(taps: r, side: max(layer.height, layer.width))
                 let filter = Winograd2DFilter(weight: w, outputsPerTile: m)
-                let s = bestTime(repeats: repeats) {
+                let s = bestSeconds(repeats: repeats, warmup: 1) {
                     _ = winogradConv2D(x, filter: filter, bias: b, padding: layer.padding, activation: .relu)
                 }
                 rows.append(Row(name: layer.name + " Winograd \(m)x\(m)", method: "winograd F(\(m)x\(m),\(r)x\(r))", input: x.shape,
@@ -121,7 +122,7 @@ struct BenchConv: ParsableCommand {
                 let r = max(layer.kernel.0, layer.kernel.1), length = layer.kernel.0 == 1 ? layer.width : layer.height
                 let m = Winograd1DFilter.bestTileOutputs(taps: r, length: length)
                 let filter = Winograd1DFilter(weight: w, outputsPerTile: m)
-                let s = bestTime(repeats: repeats) {
+                let s = bestSeconds(repeats: repeats, warmup: 1) {
                     _ = winogradConv1D(x, filter: filter, bias: b, padding: layer.padding, activation: .relu)
                 }
                 rows.append(Row(name: layer.name + " Winograd", method: "winograd F(\(m),\(r))", input: x.shape,
@@ -132,7 +133,7 @@ struct BenchConv: ParsableCommand {
         let sgemm = before.gflops >= after.gflops ? before : after
         for i in rows.indices { rows[i].ratioToSgemm = rows[i].gflops / sgemm.gflops }
         let report = Report(blas: blas, sgemmSize: sgemmSize, sgemmGflops: sgemm.gflops, layers: rows)
-        if json { print(try jsonString(report)); return }
+        if json { print(try jsonText(report, style: .document)); return }
         print(blas.line)
         print(String(format: "sgemm %d³: %.1f GFLOP/s (the machine's rate)", sgemmSize, sgemm.gflops))
         print("layer (batch \(batch))".padding(toLength: 42, withPad: " ", startingAt: 0) + "      ms   GFLOP/s  vs sgemm"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TensorCore
+import TensorIO
 
 /// sgemm GFLOP/s through the tensor core's BLAS: a large square product (the machine's rate) and
 /// the shapes Inception's convolutions turn into.
@@ -50,7 +51,7 @@ struct BenchGemm: ParsableCommand {
         for (name, m, n, k, calls) in Self.inceptionShapes {
             let a = benchTensor([m, k], seed: 3), b = benchTensor([calls, k, n], seed: 4)
             let c = Tensor(uninitialized: [calls, m, n])
-            let seconds = bestTime(repeats: repeats) {
+            let seconds = bestSeconds(repeats: repeats, warmup: 1) {
                 for i in 0..<calls {
                     BLAS.sgemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data + i * k * n, ldb: n,
                                c: c.data + i * m * n, ldc: n)
@@ -61,7 +62,7 @@ struct BenchGemm: ParsableCommand {
                             ratioToSquare: gflops / square.gflops))
         }
         let report = Report(blas: blas, squareSize: size, squareGflops: square.gflops, shapes: rows)
-        if json { print(try jsonString(report)); return }
+        if json { print(try jsonText(report, style: .document)); return }
         print(blas.line)
         print("shape".padding(toLength: 30, withPad: " ", startingAt: 0) + "       M       N       K  calls   GFLOP/s  vs \(size)³")
         for r in rows {

@@ -125,9 +125,7 @@ struct BenchInception: ParsableCommand {
             stageSeconds[name, default: 0] += seconds
         } : nil
         for _ in 0..<rounds {
-            let start = Date()
-            _ = try extractor.features(of: batch, stageTimer: timer)
-            ours.append(Double(images) / Date().timeIntervalSince(start))
+            ours.append(Double(images) / (try secondsElapsed { _ = try extractor.features(of: batch, stageTimer: timer) }))
             guard !noPytorch, pytorchNote == nil else { continue }
             switch pytorchRates(torchScriptWeights: torchScriptWeights, eagerWeights: eagerWeights, threads: blas.threads) {
             case .success(let answer):
@@ -230,15 +228,15 @@ struct BenchInception: ParsableCommand {
 
         if stream > 0 {
             let source = SyntheticImageSource(count: stream, size: 256)
-            let t0 = Date()
             var checksum = 0.0
-            try extractor.extract(source, progress: !json) { b in checksum += Double(b.pool.first ?? 0) }
+            report.streamSeconds = try secondsElapsed {
+                try extractor.extract(source, progress: !json) { b in checksum += Double(b.pool.first ?? 0) }
+            }
             report.streamedImages = stream
-            report.streamSeconds = Date().timeIntervalSince(t0)
             if !json { print(String(format: "streamed   %d images in %.1f s (%.2f img/s)", stream, report.streamSeconds!, Double(stream) / report.streamSeconds!)) }
         }
         report.peakRSSMegabytes = peakRSSMegabytes()
-        if json { print(try jsonString(report)); return }
+        if json { print(try jsonText(report, style: .document)); return }
         print(String(format: "peak RSS   %.0f MB", report.peakRSSMegabytes))
     }
 

@@ -53,13 +53,13 @@ struct BenchMetrics: ParsableCommand {
         let real = features(n, seed: 1, shift: 0), fake = features(n, seed: 2, shift: 0.05)
         // k-NN: ADM precision/recall (three blocked passes), as numpy's straightforward version does.
         var result: ManifoldEstimator.Result?
-        let knnSeconds = try timed { result = try ManifoldEstimator(k: 3, densityK: nil).evaluate(reference: real, samples: fake) }
+        let knnSeconds = try bestSeconds(repeats: repeats) { result = try ManifoldEstimator(k: 3, densityK: nil).evaluate(reference: real, samples: fake) }
         let pr = result!
         var prdcSeconds = 0.0
-        if !noPrdc { prdcSeconds = try timed { _ = try ManifoldEstimator(k: 3, densityK: 5).evaluate(reference: real, samples: fake) } }
+        if !noPrdc { prdcSeconds = try bestSeconds(repeats: repeats) { _ = try ManifoldEstimator(k: 3, densityK: 5).evaluate(reference: real, samples: fake) } }
         let statsA = try moments(real).gaussian(), statsB = try moments(fake).gaussian()
         var fid = 0.0
-        let fidSeconds = try timed { fid = try frechetDistance(statsA, statsB) }
+        let fidSeconds = try bestSeconds(repeats: repeats) { fid = try frechetDistance(statsA, statsB) }
 
         var timings = [Timing(name: "precision/recall k=3, \(n)×\(n)×\(dimension)", dimrSeconds: knnSeconds),
                        Timing(name: "FID from statistics, \(dimension)²", dimrSeconds: fidSeconds)]
@@ -93,11 +93,11 @@ struct BenchMetrics: ParsableCommand {
             let big = 50_000
             let a = features(big, seed: 3, shift: 0), b = features(big, seed: 4, shift: 0.05)
             var pr50k: ManifoldEstimator.Result?
-            report.knn50kPrecisionRecallSeconds = try timedOnce { pr50k = try ManifoldEstimator(k: 3, densityK: nil).evaluate(reference: a, samples: b) }
-            report.knn50kSeconds = try timedOnce { _ = try ManifoldEstimator(k: 3, densityK: 5).evaluate(reference: a, samples: b) }
+            report.knn50kPrecisionRecallSeconds = try secondsElapsed { pr50k = try ManifoldEstimator(k: 3, densityK: nil).evaluate(reference: a, samples: b) }
+            report.knn50kSeconds = try secondsElapsed { _ = try ManifoldEstimator(k: 3, densityK: 5).evaluate(reference: a, samples: b) }
             report.precisionRecall50k = pr50k.map { [$0.precision, $0.recall] }
         }
-        if json { print(try jsonString(report)); return }
+        if json { print(try jsonText(report, style: .document)); return }
         print(blas.line)
         for t in report.timings {
             var line = t.name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "dimr-eval %7.2f s", t.dimrSeconds)
@@ -130,23 +130,6 @@ struct BenchMetrics: ParsableCommand {
         let acc = MomentAccumulator(dimension: x.shape[1])
         acc.add(x.data, rows: x.shape[0])
         return acc.finish()
-    }
-
-    /// Fastest of `repeats` runs: on a shared 2-core machine one run can be slowed by a neighbour.
-    private func timed(_ body: () throws -> Void) throws -> Double {
-        var best = Double.infinity
-        for _ in 0..<max(repeats, 1) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        return best
-    }
-
-    private func timedOnce(_ body: () throws -> Void) throws -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     /// Writes the inputs to a temporary folder and times the reference implementations there.

@@ -2,6 +2,7 @@ import ArgumentParser
 import DiMRTrainer
 import Foundation
 import TensorCore
+import TensorIO
 
 /// `dimr-eval bench train`: one training step of a preset (default tiny DiMR, batch 32) here and
 /// in PyTorch (scripts/bench/train_step_torch.py, the same architecture written for torch, run on
@@ -9,7 +10,7 @@ import TensorCore
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train", abstract: "Training step time vs. the same model in PyTorch.")
 
-    @Option(help: "Architecture.") var arch = "dimr"
+    @Option(help: "Architecture: dimr, dit or uvit. Default: dimr.", transform: Architecture.parse) var arch = Architecture.dimr
     @Option(help: "Preset.") var preset = "tiny"
     @Option(help: "Images per step.") var batchSize = 32
     @Option(help: "Timed steps (after 2 warm-up steps).") var steps = 10
@@ -18,24 +19,19 @@ struct BenchTrain: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        guard let architecture = Architecture(rawValue: arch) else { throw ValidationError("--arch must be dimr, dit or uvit") }
-        let model = try makeModel(try modelConfig(architecture, preset: preset), seed: 0)
+        let model = try makeModel(try modelConfig(arch, preset: preset), seed: 0)
         var config = TrainConfig()
         config.batchSize = batchSize; config.steps = Int.max; config.evalEvery = 0
         let trainer = try Trainer(model: model, data: EmbeddedTrainingData(), config: config,
                                   runFolder: FileManager.default.temporaryDirectory)
-        for _ in 0..<2 { trainer.trainStep() }
-        var times: [Double] = []
-        for _ in 0..<steps {
-            let t0 = Date(); trainer.trainStep(); times.append(Date().timeIntervalSince(t0))
-        }
+        let times = runSeconds(repeats: steps, warmup: 2) { trainer.trainStep() }
         let ours = times.sorted()[times.count / 2]
         var torch: Double?
         var note = ""
         if !python.isEmpty && FileManager.default.isExecutableFile(atPath: python) && FileManager.default.fileExists(atPath: script) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: python)
-            p.arguments = [script, "--arch", arch, "--preset", preset, "--batch-size", "\(batchSize)", "--steps", "\(steps)",
+            p.arguments = [script, "--arch", arch.rawValue, "--preset", preset, "--batch-size", "\(batchSize)", "--steps", "\(steps)",
                            "--threads", "\(ProcessInfo.processInfo.activeProcessorCount)"]
             let pipe = Pipe(); p.standardOutput = pipe
             try p.run(); p.waitUntilExit()
@@ -52,13 +48,13 @@ struct BenchTrain: ParsableCommand {
         }
         let ratio = torch.map { $0 / ours }
         if json {
-            var o: [String: Any] = ["arch": arch, "preset": preset, "batch_size": batchSize, "parameters": model.parameters.count,
+            var o: [String: Any] = ["arch": arch.rawValue, "preset": preset, "batch_size": batchSize, "parameters": model.parameters.count,
                                     "median_step_seconds": ours, "note": note]
             if let torch { o["torch_median_step_seconds"] = torch }
             if let ratio { o["speed_vs_torch"] = ratio }
-            print(String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self))
+            print(try jsonObjectText(o))
         } else {
-            print(String(format: "%@ %@ (%d params), batch %d: %.1f ms/step", arch, preset, model.parameters.count, batchSize, ours * 1000))
+            print(String(format: "%@ %@ (%d params), batch %d: %.1f ms/step", arch.rawValue, preset, model.parameters.count, batchSize, ours * 1000))
             if let torch, let ratio {
                 print(String(format: "PyTorch: %.1f ms/step → speed ratio %.2f× (≥ 0.5 is the target)", torch * 1000, ratio))
             }

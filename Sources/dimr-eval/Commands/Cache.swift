@@ -1,6 +1,7 @@
 import ArgumentParser
 import Eval
 import Foundation
+import TensorIO
 
 /// `dimr-eval cache list|clear`: the feature cache (`$DIMR_EVAL_CACHE/features`).
 struct Cache: ParsableCommand {
@@ -34,7 +35,7 @@ struct Cache: ParsableCommand {
             let entries = cache.entries()
             let output = Output(root: cache.root.path, maxBytes: cache.maxBytes, totalBytes: entries.reduce(0) { $0 + $1.bytes },
                                 entries: entries)
-            if json { print(try jsonString(output)); return }
+            if json { print(try jsonText(output, style: .document)); return }
             print("feature cache \(output.root): \(entries.count) entries, \(megabytes(output.totalBytes)) of \(megabytes(output.maxBytes))")
             let format = ISO8601DateFormatter()
             for e in entries {
@@ -54,7 +55,7 @@ struct Cache: ParsableCommand {
             let cache = try FeatureCache()
             let (removed, bytes) = cache.clear()
             let output = Output(root: cache.root.path, removed: removed, bytes: bytes)
-            if json { print(try jsonString(output)); return }
+            if json { print(try jsonText(output, style: .document)); return }
             print("removed \(removed) files (\(megabytes(bytes))) from \(output.root)")
         }
     }

@@ -25,16 +25,16 @@ struct Demo: ParsableCommand {
     @Option(help: "Samples per model for the final scores and the distortion comparison.") var sampleCount: Int = 128
     @Option(help: "Samples scored at each checkpoint while training (small: Inception is the cost).") var evalSamples: Int = 64
     @Option(help: "Data images the checkpoints' samples are scored against while training.") var evalReferenceCount: Int = 128
-    @Option(help: "Architectures to train, in the order of the comparison.") var arch: [String] = ["dit", "uvit", "dimr"]
+    @Option(help: "Architectures to train, in the order of the comparison. Default: dit, uvit, dimr.", transform: Architecture.parse)
+    var arch: [Architecture] = [.dit, .uvit, .dimr]
     @Option(help: "Features of the distortion classifier: handcrafted (spectral + image statistics, seconds) or inception (slower on 2 cores).")
-    var distortionFeatures: String = "handcrafted"
+    var distortionFeatures: FeatureChoice = .handcrafted
     @Option(help: "Seed for everything.") var seed: Int = 0
     @Flag(help: "Print a JSON summary at the end.") var json = false
 
-    static let displayNames = ["dit": "DiT", "uvit": "U-ViT", "dimr": "DiMR"]
+    static let displayNames: [Architecture: String] = [.dit: "DiT", .uvit: "U-ViT", .dimr: "DiMR"]
 
     func validate() throws {
-        for a in arch where Self.displayNames[a] == nil { throw ValidationError("--arch: expected dit, uvit or dimr, found \(a)") }
         if steps < 1 || evalEvery < 1 || referenceCount < 10 || sampleCount < 10 {
             throw ValidationError("--steps, --eval-every must be ≥ 1 and --reference-count, --sample-count ≥ 10")
         }
@@ -72,10 +72,10 @@ struct Demo: ParsableCommand {
         // 2–4. Train each model (scored every --eval-every steps), sample, score every metric.
         var sampleFiles: [String] = [], runDirs: [String] = []
         for a in arch {
-            let run = root.appendingPathComponent(a)
+            let run = root.appendingPathComponent(a.rawValue)
             runDirs.append(run.path)
             stage("training \(Self.displayNames[a]!) (tiny preset, \(steps) steps) → \(run.path)")
-            let train = try Train.parse(["--arch", a, "--preset", "tiny", "--steps", "\(steps)",
+            let train = try Train.parse(["--arch", a.rawValue, "--preset", "tiny", "--steps", "\(steps)",
                                          "--eval-every", "\(evalEvery)", "--out", run.path, "--seed", "\(seed)",
                                          "--eval-samples", "\(evalSamples)", "--reference-count", "\(evalReferenceCount)"]
                                         + (FileManager.default.fileExists(atPath: run.appendingPathComponent("latest.json").path) ? ["--resume"] : []))
@@ -110,7 +110,7 @@ struct Demo: ParsableCommand {
             sampleFiles + ["--ref", distortionReference.path, "--max-reference", "\(distortionReferenceCount)", "--labels", arch.map { Self.displayNames[$0]! }.joined(separator: ","),
                            "-o", root.appendingPathComponent("distortion.svg").path,
                            "--png", root.appendingPathComponent("distortion.png").path,
-                           "--save-json", compareJSON.path, "--seed", "\(seed)", "--features", distortionFeatures])
+                           "--save-json", compareJSON.path, "--seed", "\(seed)", "--features", distortionFeatures.rawValue])
         try compare.run()
 
         // 6. One self-contained page.
@@ -146,15 +146,14 @@ struct Demo: ParsableCommand {
         var models: [[String: Any]] = []
         for (i, a) in arch.enumerated() {
             let metrics = try object(URL(fileURLWithPath: runDirs[i]).appendingPathComponent("final-metrics.json"))
-            var model: [String: Any] = ["label": Self.displayNames[a]!, "arch": a, "samples": sampleFiles[i], "run_dir": runDirs[i]]
+            var model: [String: Any] = ["label": Self.displayNames[a]!, "arch": a.rawValue, "samples": sampleFiles[i], "run_dir": runDirs[i]]
             for key in ["precision", "recall", "fid", "kid"] { model[key] = metrics[key] ?? NSNull() }
             model["distortion_rate"] = i < scores.count ? scores[i]["distortion_rate"] ?? NSNull() : NSNull()
             models.append(model)
         }
         let summary: [String: Any] = ["seconds": seconds, "models": models, "comparison": compared,
                                       "report": report.path, "output": root.path]
-        let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+        return try jsonObjectText(summary)
     }
 
     /// Adds the full metric suite of the final samples to the run's metrics.jsonl, so the report's

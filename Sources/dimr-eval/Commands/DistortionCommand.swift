@@ -209,14 +209,14 @@ extension DistortionCommand {
                                                             classifier: model, features: provider, options: options)
             try classifier.addRealism(to: &score, samples: samples, reference: try classifier.realismReference(model: model.card))
             if worst > 0 {
-                let grid = makeImageGrid(worstSamples.map(\.image), columns: Int(Double(worstSamples.count).squareRoot().rounded(.up)))
+                let grid = squareImageGrid(worstSamples.map(\.image))
                 try writeAtomically(try encodePNG(grid), to: URL(fileURLWithPath: worstGrid))
             }
             if let heatmap {
                 score.heatmaps = try writeHeatmaps(worstSamples, to: URL(fileURLWithPath: heatmap))
             }
             if json {
-                print(try jsonString(score))
+                print(try jsonText(score, style: .document))
                 return
             }
             print("distortion rate \(percent(score.distortionRate))  (\(Int(score.confidence * 100))% CI \(percent(score.ciLow))–\(percent(score.ciHigh)))")
@@ -282,7 +282,7 @@ extension DistortionCommand {
                                                       features: provider, options: classifier.trainingOptions,
                                                       log: json ? { _ in } : warn)
             try model.save(to: URL(fileURLWithPath: output))
-            if json { print(try jsonString(model.card)); return }
+            if json { print(try jsonText(model.card, style: .document)); return }
             printCard(model.card, path: output)
         }
 
@@ -361,8 +361,8 @@ extension DistortionCommand {
             if let png {
                 try writeAtomically(try encodePNG(rasterBarChart(bars, title: title, yLabel: "distortion rate")), to: URL(fileURLWithPath: png))
             }
-            if let saveJson { try writeAtomically(Data(try jsonString(comparison).utf8), to: URL(fileURLWithPath: saveJson)) }
-            if json { print(try jsonString(comparison)); return }
+            if let saveJson { try writeAtomically(Data(try jsonText(comparison, style: .document).utf8), to: URL(fileURLWithPath: saveJson)) }
+            if json { print(try jsonText(comparison, style: .document)); return }
             let width = max(8, names.map(\.count).max() ?? 8)
             print("model".padding(toLength: width, withPad: " ", startingAt: 0) + "  samples  flagged    rate   "
                   + "\(Int(options.confidence * 100))% CI".padding(toLength: 16, withPad: " ", startingAt: 0) + "  median p(distorted)")

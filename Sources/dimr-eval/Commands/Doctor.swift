@@ -6,6 +6,7 @@ import Eval
 import Foundation
 import InceptionNet
 import TensorCore
+import TensorIO
 
 /// What a bug report needs: versions, the BLAS core and threads, which weights were found, cache paths.
 struct Doctor: ParsableCommand {
@@ -43,7 +44,7 @@ struct Doctor: ParsableCommand {
             cacheDirectory: WeightsLocator.cacheDirectory.path,
             featureCache: FeatureCache.defaultRoot.path,
             weights: WeightsLocator.candidates())
-        if json { print(try jsonString(report)); return }
+        if json { print(try jsonText(report, style: .document)); return }
         print("dimr-eval \(report.version) (\(report.swift))")
         print("CPU          \(report.cpu), \(report.cores) cores")
         if report.blas.loaded {
@@ -82,12 +83,6 @@ func cpuModelName() -> String {
         return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
     }
     return "unknown"
-}
-
-func jsonString<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
 /// `fftwf_version` is a C array of unknown size, which Swift cannot import; look the symbol up instead.

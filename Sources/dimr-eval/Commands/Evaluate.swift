@@ -94,9 +94,9 @@ struct Evaluate: ParsableCommand {
         for (name, input) in zip(["samples", "reference"], inputs) { cache[name] = input.cacheUse }
         report.cache = cache
         if let saveURL {
-            try writeAtomically(Data(try jsonString(report).utf8), to: saveURL)
+            try writeAtomically(Data(try jsonText(report, style: .document).utf8), to: saveURL)
         }
-        if json { print(try jsonString(report)); return }
+        if json { print(try jsonText(report, style: .document)); return }
         print(table(report))
     }
 

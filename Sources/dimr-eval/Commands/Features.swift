@@ -5,8 +5,6 @@ import InceptionNet
 import TensorCore
 import TensorIO
 
-// ResizeMode: ExpressibleByArgument is declared in Fid.swift.
-
 /// `dimr-eval features IMAGES -o OUT.npz`: Inception pool3 and spatial features of a batch of
 /// images, optionally one shard of it (to spread a large batch over machines; `merge` joins them).
 struct Features: ParsableCommand {
@@ -16,7 +14,8 @@ struct Features: ParsableCommand {
         discussion: """
         Writes OUT.npz with `pool` (N, 2048) float32 = pool3, `spatial` (N, 2023) float32 = mixed_6/conv \
         (Mixed_6d branch1x1) first 7 channels in H,W,C order (ADM's sFID layer), `index` (N) int64 = the \
-        rows of IMAGES they belong to, and `meta` (uint8 JSON: layers, weights and their SHA-1, resize, shard).
+        rows of IMAGES they belong to, and `meta` (uint8 JSON: layers, weights and their SHA-1, resize, shard). \
+        A shard never uses the feature cache.
         """)
 
     @Argument(help: "An ADM .npz (arr_0 uint8 NHWC), a .npy, or a folder of JPEG/PNG images.")
@@ -28,17 +27,7 @@ struct Features: ParsableCommand {
     @Option(help: "Only shard i of n (0 ≤ i < n): the i-th of n runs of whole batches, so that the merge equals one pass with the same --batch-size byte for byte.")
     var shard: String?
 
-    @Option(help: "Weights file (default: $DIMR_EVAL_WEIGHTS, then the cache scripts/setup.sh fills).")
-    var weights: String?
-
-    @Option(help: "Resize to 299: adm (TF-1 bilinear, ADM evaluator), clean (clean-fid PIL bicubic), pytorch (pytorch-fid bilinear).")
-    var resize: ResizeMode = .adm
-
-    @Option(parsing: .unconditional, help: "Images per network batch.")
-    var batchSize = 16
-
-    @Flag(name: .customLong("no-cache"), help: "Neither read nor store the features in the feature cache (shards never use it).")
-    var noCache = false
+    @OptionGroup var inception: InceptionOptions
 
     @Flag(help: "Print a JSON summary.") var json = false
 
@@ -54,7 +43,6 @@ struct Features: ParsableCommand {
     }
 
     func validate() throws {
-        try requirePositive(batchSize, "--batch-size")
         if let shard { _ = try ShardSpec(shard) }
     }
 
@@ -63,20 +51,20 @@ struct Features: ParsableCommand {
         let out = try checkedOutput(output, inputs: [images])
         let source = try openImageSource(URL(fileURLWithPath: images))
         let spec = try shard.map(ShardSpec.init) ?? ShardSpec(index: 0, count: 1)
+        let batchSize = inception.batchSize
         let rows = spec.rows(of: source.count, batchSize: batchSize)
         guard !rows.isEmpty else {
             throw ValidationError("shard \(spec) of \(source.count) images in batches of \(batchSize) is empty: use fewer shards or a smaller --batch-size")
         }
         // Whole inputs go through the feature cache; a shard is one machine's part of a job.
-        let provider = ExtractorProvider(weights: weights.map { URL(fileURLWithPath: $0) }, resize: resize, batchSize: batchSize,
-                                         cache: shard == nil && !noCache ? try FeatureCache() : nil)
+        let provider = try inception.provider(cached: shard == nil)
         let index = rows.map(Int64.init)
         var cacheUse: FeatureCacheUse?
         var entry: FeaturesFileWriter?
         var key: FeatureCache.Key?
         if let cache = provider.cache {
             let k = FeatureCache.Key(contentSHA1: try FeatureCache.contentSHA1(of: source.url), weightsSHA1: try provider.weightsSHA1(),
-                                     resize: resize, batchSize: batchSize)
+                                     resize: inception.resize, batchSize: batchSize)
             key = k
             if let hit = cache.lookup(k, count: source.count) {
                 do {
@@ -135,7 +123,7 @@ struct Features: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         let summary = Summary(output: out.path, images: rows.count, firstRow: rows.lowerBound, sourceImages: source.count,
                               seconds: seconds, imagesPerSecond: Double(rows.count) / seconds, meta: meta, cache: cache)
-        if json { print(try jsonString(summary)); return }
+        if json { print(try jsonText(summary, style: .document)); return }
         print("wrote \(out.path): pool (\(rows.count), 2048), spatial (\(rows.count), 2023)"
               + (shard == nil ? "" : ", rows \(rows.lowerBound)..<\(rows.upperBound) of \(source.count)")
               + String(format: " in %.1f s (%.1f img/s)", seconds, summary.imagesPerSecond)
@@ -179,9 +167,7 @@ struct FeaturesMeta: Codable {
     }
 
     func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return try encoder.encode(self)
+        try encodeJSON(self, style: .line)
     }
 }
 

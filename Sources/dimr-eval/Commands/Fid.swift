@@ -2,6 +2,7 @@ import ArgumentParser
 import Eval
 import Foundation
 import InceptionNet
+import TensorIO
 
 /// `dimr-eval fid A B`: Fréchet Inception Distance between two inputs of any kind.
 struct Fid: ParsableCommand {
@@ -44,7 +45,7 @@ struct Fid: ParsableCommand {
         let fid = try frechetDistance(first.pool, second.pool)
         var cache: [String: FeatureCacheUse] = [:]
         for (name, input) in zip(["a", "b"], inputs) { cache[name] = input.cacheUse }
-        if json { print(try jsonString(Output(fid: fid, notes: notes, cache: cache))); return }
+        if json { print(try jsonText(Output(fid: fid, notes: notes, cache: cache), style: .document)); return }
         print(String(format: "FID: %.6f", fid))
         for note in notes { print("note: \(note)") }
     }
@@ -60,9 +61,10 @@ struct InceptionOptions: ParsableArguments {
     @Flag(name: .customLong("no-cache"), help: "Neither read nor store features in the feature cache ($DIMR_EVAL_CACHE/features).")
     var noCache = false
 
-    func provider(progress: Bool = true) throws -> ExtractorProvider {
+    /// `cached: false` leaves the feature cache out whatever --no-cache says (`features --shard`).
+    func provider(progress: Bool = true, cached: Bool = true) throws -> ExtractorProvider {
         ExtractorProvider(weights: weights.map { URL(fileURLWithPath: $0) }, resize: resize, batchSize: batchSize, progress: progress,
-                          cache: noCache ? nil : try FeatureCache())
+                          cache: noCache || !cached ? nil : try FeatureCache())
     }
 
     func validate() throws {
@@ -79,5 +81,5 @@ func prepare(_ inputs: [EvalInput], _ provider: ExtractorProvider, needsNetwork:
     if inputs.contains(where: needsNetwork) { _ = try provider.get() }
 }
 
-/// Declared here for every command that takes --resize (Features.swift relies on it).
+/// For `InceptionOptions.resize`, the one --resize of every command.
 extension ResizeMode: ExpressibleByArgument {}

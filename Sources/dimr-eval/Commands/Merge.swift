@@ -1,6 +1,7 @@
 import ArgumentParser
 import Eval
 import Foundation
+import TensorIO
 
 /// `dimr-eval merge PARTS... -o OUT.npz`: shards of features, or partial statistics, into one file.
 struct Merge: ParsableCommand {
@@ -24,7 +25,7 @@ struct Merge: ParsableCommand {
     func run() throws {
         let out = try checkedOutput(output, inputs: parts)
         let summary = try ShardMerge.merge(parts.map { URL(fileURLWithPath: $0) }, to: out)
-        if json { print(try jsonString(summary)); return }
+        if json { print(try jsonText(summary, style: .document)); return }
         print("wrote \(output): \(summary.output.rawValue) of \(summary.count) images from \(summary.parts) parts")
     }
 }

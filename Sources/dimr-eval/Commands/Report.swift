@@ -53,7 +53,7 @@ struct Report: ParsableCommand {
         try writeAtomically(Data(html.utf8), to: url)
         let summary = Summary(report: url.standardizedFileURL.path, bytes: html.utf8.count, runs: inputs.runs.map(\.label),
                               comparison: inputs.comparison != nil, notes: inputs.runs.flatMap { r in r.notes.map { "\(r.label): \($0)" } })
-        if json { print(try jsonString(summary)); return }
+        if json { print(try jsonText(summary, style: .document)); return }
         print("report: \(summary.report) (\(summary.bytes / 1024) KB, \(summary.runs.count) run\(summary.runs.count == 1 ? "" : "s"))")
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DiMRTrainer
+import Eval
 import Foundation
 import TensorCore
 import TensorIO
@@ -10,7 +11,7 @@ struct Sample: ParsableCommand {
 
     @Argument(help: "Run folder (uses latest.json) or a checkpoint .json/.safetensors.") var checkpoint: String
     @Option(parsing: .unconditional, help: "Number of images.") var count = 100
-    @Option(help: "Sampler: ddpm, ddim or dpm-solver.") var sampler = "dpm-solver"
+    @Option(help: "Sampler: ddpm, ddim or dpm-solver. Default: dpm-solver.", transform: SamplerKind.parse) var sampler = SamplerKind.dpmSolver
     @Option(parsing: .unconditional, help: "Sampler steps.") var steps = 25
     @Option(parsing: .unconditional, help: "DPM-Solver order (2 or 3).") var order = 3
     @Option(parsing: .unconditional, help: "Classifier-free guidance scale w (1: none).") var cfg: Float = 1
@@ -35,15 +36,12 @@ struct Sample: ParsableCommand {
     func run() throws {
         let outputURL = try checkedOutput(output, inputs: [checkpoint])
         let gridURL = try grid.map { try checkedOutput($0, option: "--grid", inputs: [checkpoint, output]) }
-        guard let kind = SamplerKind(rawValue: sampler) else {
-            throw ValidationError("--sampler must be one of \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(sampler)'")
-        }
         let (model, state) = try Checkpoint.loadModel(URL(fileURLWithPath: checkpoint), useEMA: !noEma)
         let classes = model.config.numClasses
         if let label, label < 0 || label > classes {
             throw ValidationError("--label must be in 0...\(classes) (\(classes) = unconditional), got \(label)")
         }
-        let options = SamplingOptions(sampler: kind, steps: steps, order: order, guidance: Guidance(scale: cfg, cosinePower: cfgPower))
+        let options = SamplingOptions(sampler: sampler, steps: steps, order: order, guidance: Guidance(scale: cfg, cosinePower: cfgPower))
         let schedule = NoiseSchedule(state.training.schedule)
         let labels = (0..<count).map { label ?? ($0 % classes) }
         let progress = Progress(total: count, label: "sampling")
@@ -56,32 +54,15 @@ struct Sample: ParsableCommand {
         }
         progress.finish()
         try writeADMBatch(images, labels: labels, to: outputURL)
-        if let gridURL { try writeAtomically(try encodePNG(imageGrid(images)), to: gridURL) }
+        if let gridURL { try writeAtomically(try encodePNG(squareImageGrid(images)), to: gridURL) }
         let seconds = Date().timeIntervalSince(start)
         if json {
             let summary: [String: JSONValue] = ["output": .string(output), "count": .number(Double(count)), "step": .number(Double(state.step)),
-                                                "sampler": .string(kind.rawValue), "steps": .number(Double(steps)),
+                                                "sampler": .string(sampler.rawValue), "steps": .number(Double(steps)),
                                                 "cfg": .number(Double(cfg)), "seconds": .number(seconds)]
-            let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
-            print(String(decoding: try e.encode(summary), as: UTF8.self))
+            print(try jsonText(summary, style: .line))
         } else {
             print("\(count) samples from \(state.model.architecture.rawValue) \(state.model.preset) at step \(state.step) → \(output) (\(String(format: "%.1f", seconds)) s)")
         }
     }
-}
-
-/// Images tiled row by row into one picture, ~√N per row, 2-pixel white gaps.
-func imageGrid(_ images: [RGBImage]) -> RGBImage {
-    let n = images.count, columns = Int(Double(n).squareRoot().rounded(.up)), rows = (n + columns - 1) / columns
-    let w = images[0].width, h = images[0].height, gap = 2
-    let width = columns * (w + gap) + gap, height = rows * (h + gap) + gap
-    var pixels = [UInt8](repeating: 255, count: width * height * 3)
-    for (i, image) in images.enumerated() {
-        let ox = gap + (i % columns) * (w + gap), oy = gap + (i / columns) * (h + gap)
-        for y in 0..<h {
-            let dst = ((oy + y) * width + ox) * 3
-            pixels.replaceSubrange(dst..<(dst + w * 3), with: image.pixels[(y * w * 3)..<((y + 1) * w * 3)])
-        }
-    }
-    return RGBImage(width: width, height: height, pixels: pixels)
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DiMRTrainer
+import Eval
 import Foundation
 import TensorIO
 
@@ -32,13 +33,12 @@ struct Shapes: ParsableCommand {
         let examples = heldOut ? data.referenceImages(count: first + count).suffix(count).map { $0 }
                                : (first..<(first + count)).map { data.example(at: $0) }
         try writeADMBatch(examples.map(\.image), labels: examples.map(\.label), to: outputURL)
-        if let gridURL { try writeAtomically(try encodePNG(imageGrid(Array(examples.prefix(64).map(\.image)))), to: gridURL) }
+        if let gridURL { try writeAtomically(try encodePNG(squareImageGrid(Array(examples.prefix(64).map(\.image)))), to: gridURL) }
         let stream = heldOut ? "held-out" : "training"
         if json {
             let summary: [String: JSONValue] = ["output": .string(output), "count": .number(Double(count)), "first": .number(Double(first)),
                                                 "seed": .number(Double(seed)), "stream": .string(stream)]
-            let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
-            print(String(decoding: try e.encode(summary), as: UTF8.self))
+            print(try jsonText(summary, style: .line))
         } else {
             print("\(count) embedded shapes (\(stream) stream, seed \(seed), images \(first)..<\(first + count)) → \(output)")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Eval
 import Foundation
+import TensorIO
 
 /// `dimr-eval stats INPUT -o OUT.npz`: ADM-format statistics, accumulated in float64 while streaming.
 struct Stats: ParsableCommand {
@@ -53,7 +54,7 @@ struct Stats: ParsableCommand {
         let summary = Summary(output: output, layout: layout.rawValue, count: stats.pool.count, dimension: stats.pool.dimension,
                               spatialDimension: layout == .adm ? stats.spatial?.dimension : nil,
                               preprocessing: layout == .adm ? stats.preprocessing : nil, notes: notes, cache: source.cacheUse)
-        if json { print(try jsonString(summary)); return }
+        if json { print(try jsonText(summary, style: .document)); return }
         print("wrote \(output): \(summary.count.map { "\($0) images, " } ?? "")mu/sigma \(summary.dimension)-d"
               + (summary.spatialDimension.map { ", mu_s/sigma_s \($0)-d" } ?? "")
               + (summary.preprocessing?.resize.map { " (--resize \($0))" } ?? ""))

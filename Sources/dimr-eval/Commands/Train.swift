@@ -14,7 +14,7 @@ struct Train: ParsableCommand {
 
     // Settings saved with the run are optional here: with --resume, one that is given must agree
     // with the saved run (the defaults apply to new runs only).
-    @Option(help: "Architecture: dimr, dit or uvit.") var arch: String
+    @Option(help: "Architecture: dimr, dit or uvit.", transform: Architecture.parse) var arch: Architecture
     @Option(help: "Size preset (tiny, small, …; DiMR also tiny-3R, small-3R). Default: tiny.") var preset: String?
     @Option(help: "Training images: ADM .npz / .npy / image folder. Default: the embedded procedural shapes.") var data: String?
     @Option(parsing: .unconditional, help: "Optimisation steps (with --resume: the new target).") var steps = 2000
@@ -22,7 +22,8 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Peak learning rate (after warm-up). Default: 0.001.") var lr: Float?
     @Option(parsing: .unconditional, help: "Linear warm-up steps. Default: 100.") var warmup: Int?
     @Option(parsing: .unconditional, help: "EMA rate of the sampling weights. Default: 0.999.") var emaRate: Float?
-    @Option(help: "Noise schedule: linear or scaledLinear. Default: linear.") var schedule: String?
+    @Option(help: "Noise schedule: linear or scaledLinear. Default: linear.", transform: NoiseSchedule.Kind.parse)
+    var schedule: NoiseSchedule.Kind?
     @Option(help: "What the network predicts: epsilon, data (x₀) or velocity (v). Default: the training recipe's (README).")
     var prediction: Prediction?
     @Option(help: "Timesteps drawn for training: uniform or logit-normal (with --time-mean/--time-std). Default: the recipe's.")
@@ -69,13 +70,13 @@ struct Train: ParsableCommand {
         func check<T: Equatable>(_ option: String, _ given: T?, _ savedValue: T) {
             if let given, given != savedValue { found.append("\(option): given \(given), the run has \(savedValue)") }
         }
-        check("--arch", arch, saved.architecture.rawValue)
+        check("--arch", arch.rawValue, saved.architecture.rawValue)
         check("--preset", preset, saved.preset)
         check("--batch-size", batchSize, training.batchSize)
         check("--lr", lr, training.optimizer.learningRate)
         check("--warmup", warmup, training.optimizer.warmupSteps)
         check("--ema-rate", emaRate, training.emaRate)
-        check("--schedule", schedule, training.schedule.rawValue)
+        check("--schedule", schedule?.rawValue, training.schedule.rawValue)
         check("--eval-every", evalEvery, training.evalEvery)
         check("--eval-samples", evalSamples, training.evalSamples)
         check("--eval-steps", evalSteps, training.evalSampling.steps)
@@ -110,12 +111,6 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        guard let architecture = Architecture(rawValue: arch) else {
-            throw ValidationError("--arch must be one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")), got '\(arch)'")
-        }
-        guard let scheduleKind = NoiseSchedule.Kind(rawValue: schedule ?? "linear") else {
-            throw ValidationError("--schedule must be linear or scaledLinear, got '\(schedule ?? "")'")
-        }
         let folder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for sub in ["", "checkpoints", "samples"] {   // temporaries of a killed run (never those of a live one)
@@ -125,7 +120,7 @@ struct Train: ParsableCommand {
         config.seed = seed ?? config.seed; config.batchSize = batchSize ?? config.batchSize; config.steps = steps
         config.optimizer.learningRate = lr ?? config.optimizer.learningRate
         config.optimizer.warmupSteps = warmup ?? config.optimizer.warmupSteps
-        config.emaRate = emaRate ?? config.emaRate; config.schedule = scheduleKind
+        config.emaRate = emaRate ?? config.emaRate; config.schedule = schedule ?? .linear
         config.evalEvery = evalEvery ?? config.evalEvery; config.evalSamples = evalSamples ?? config.evalSamples
         config.evalSampling.steps = evalSteps ?? config.evalSampling.steps
         if let evalSampler { config.evalSampling.sampler = evalSampler }
@@ -160,7 +155,7 @@ struct Train: ParsableCommand {
         }
         let trainingData: TrainingData = try data.map { try ImageSourceTrainingData(url: URL(fileURLWithPath: $0), seed: config.seed) }
             ?? EmbeddedTrainingData(seed: config.seed)
-        var modelConfiguration = try modelConfig(architecture, preset: preset ?? "tiny", imageSize: trainingData.imageSize,
+        var modelConfiguration = try modelConfig(arch, preset: preset ?? "tiny", imageSize: trainingData.imageSize,
                                                  channels: 3, numClasses: trainingData.numClasses)
         modelConfiguration.prediction = prediction ?? TrainConfig.recipePrediction
         if let state = resumedState {
@@ -187,7 +182,8 @@ struct Train: ParsableCommand {
                 warnedNonFinite = true
                 FileHandle.standardError.write(Data("warning: the loss is \(log.loss) at step \(log.step): training diverged (try a lower --lr)\n".utf8))
             }
-            let line = jsonLine(log, event: "step")
+            // A diverged run's NaN loss is still logged (as the string "NaN"), with its step.
+            let line = jsonEventLine(log, event: "step", nonFinite: Checkpoint.nonFiniteAsStrings)
             stepLog.append(line)   // the report's loss curve
             if json {
                 print(line)
@@ -197,9 +193,8 @@ struct Train: ParsableCommand {
                 if tty { FileHandle.standardError.write(Data(("\r" + line + "   ").utf8)) } else { print(line) }
             }
         }, evaluationLog: { record in
-            if json { print(jsonLine(record, event: "eval")); return }
-            let encoder = JSONEncoder(); encoder.outputFormatting = [.sortedKeys]
-            let text = (try? encoder.encode(record)).map { String(decoding: $0, as: UTF8.self) } ?? "\(record)"
+            if json { print(jsonEventLine(record, event: "eval", nonFinite: Checkpoint.nonFiniteAsStrings)); return }
+            let text = (try? jsonText(record, style: .line)) ?? "\(record)"
             if tty { FileHandle.standardError.write(Data("\n".utf8)) }
             print("eval " + text)
         }, evaluate: scorer.map { s in { try s.score($0) } })
@@ -210,7 +205,9 @@ struct Train: ParsableCommand {
 enum TimeSamplingChoice: String, ExpressibleByArgument, CaseIterable { case uniform, logitNormal = "logit-normal" }
 enum LearningRateDecayChoice: String, ExpressibleByArgument, CaseIterable { case constant, cosine }
 extension Prediction: ExpressibleByArgument {}
-extension SamplerKind: ExpressibleByArgument {}
+extension SamplerKind: OptionChoice {}
+extension Architecture: OptionChoice {}
+extension NoiseSchedule.Kind: OptionChoice {}
 
 /// DIR/train_log.jsonl: every logged step, appended. A resumed run continues the same file
 /// exactly: the lines a killed run logged after its last checkpoint (steps > `step`, which the
@@ -236,17 +233,6 @@ final class StepLogFile {
     }
     func append(_ line: String) { handle.write(Data((line + "\n").utf8)) }
     deinit { try? handle.close() }
-}
-
-/// One JSON line for scripts: the value's fields plus `"event"` naming what kind of line it is.
-func jsonLine<T: Encodable>(_ value: T, event: String) -> String {
-    let encoder = JSONEncoder(); encoder.outputFormatting = [.sortedKeys]
-    // A diverged run's NaN loss is still logged (as the string "NaN"), with its step.
-    encoder.nonConformingFloatEncodingStrategy = Checkpoint.nonFiniteAsStrings
-    let text = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    // Spliced in as text: a round trip through JSONSerialization turns 0 and 1 into booleans on Linux.
-    let rest = text.dropFirst()
-    return "{\"event\":\"\(event)\"" + (rest.hasPrefix("}") ? "" : ",") + rest
 }
 
 /// Scores a checkpoint's samples with the Eval library: the samples and the held-out reference

