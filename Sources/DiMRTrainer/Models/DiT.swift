@@ -111,6 +111,10 @@ private struct DiTBlock {
 extension DiTConfig {
     public static let presets: [String: DiTConfig] = [
         "tiny": DiTConfig(patch: 4, dim: 128, depth: 4, heads: 4),
+        // The tiny size at other patch sizes: the distortion rate's dose-response (VALIDATION.md)
+        // needs models that differ only in how coarse their patch grid is.
+        "tiny-p8": DiTConfig(patch: 8, dim: 128, depth: 4, heads: 4),
+        "tiny-p2": DiTConfig(patch: 2, dim: 128, depth: 4, heads: 4),
         "small": DiTConfig(patch: 2, dim: 256, depth: 8, heads: 4),
         // The paper's sizes (Table 1), for parameter counts.
         "S-2": DiTConfig(patch: 2, dim: 384, depth: 12, heads: 6),

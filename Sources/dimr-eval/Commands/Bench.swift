@@ -61,3 +61,51 @@ func squareSgemmRate(n: Int, repeats: Int) -> (seconds: Double, gflops: Double) 
     }
     return (seconds, 2 * Double(n) * Double(n) * Double(n) / seconds / 1e9)
 }
+
+/// The one way the benchmarks run a reference tool: a script of `scripts/bench/` in the anchors
+/// venv's Python (`$ANCHORS/bin/python`, default /tmp/anchors, where `../shared/anchors` installs
+/// it), on `threads` threads, stderr discarded. The script prints one JSON object as the last
+/// line of its stdout; that line is returned.
+func runReferenceScript(_ name: String, _ arguments: [String], threads: Int) throws -> Data {
+    let env = ProcessInfo.processInfo.environment
+    let python = URL(fileURLWithPath: (env["ANCHORS"] ?? "/tmp/anchors") + "/bin/python")
+    guard FileManager.default.isExecutableFile(atPath: python.path) else {
+        throw BenchError("no anchors venv at \(python.deletingLastPathComponent().deletingLastPathComponent().path) (set ANCHORS)")
+    }
+    let script = try benchScript(name)
+    let process = Process()
+    process.executableURL = python
+    process.arguments = ["-W", "ignore", script.path] + arguments
+    var childEnv = env
+    childEnv["OMP_NUM_THREADS"] = String(threads)
+    process.environment = childEnv
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { throw BenchError("could not start \(python.path): \(error)") }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0,
+          let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last else {
+        throw BenchError("\(script.path) failed (exit \(process.terminationStatus))")
+    }
+    return Data(line.utf8)
+}
+
+/// `scripts/bench/NAME`, found from the working directory or from the executable (`.build/release/dimr-eval`).
+private func benchScript(_ name: String) throws -> URL {
+    let fm = FileManager.default
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    let roots = [URL(fileURLWithPath: fm.currentDirectoryPath),
+                 executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()]
+    for root in roots {
+        let url = root.appendingPathComponent("scripts/bench/\(name)")
+        if fm.fileExists(atPath: url.path) { return url }
+    }
+    throw BenchError("scripts/bench/\(name) not found (run from the repository root)")
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}

@@ -253,75 +253,17 @@ struct BenchInception: ParsableCommand {
     /// torch-fidelity's TF-1 bilinear to 299, (x − 128)/128, batch `batchSize`, through the
     /// TorchScript network and (given `eagerWeights`) pytorch-fid's eager model in channels-last.
     private func pytorchRates(torchScriptWeights: URL, eagerWeights: URL?, threads: Int) -> Result<PytorchAnswer, BenchError> {
-        let anchors = ProcessInfo.processInfo.environment["ANCHORS"] ?? "/tmp/anchors"
-        let python = anchors + "/bin/python"
-        guard FileManager.default.isExecutableFile(atPath: python) else { return .failure(BenchError("no anchors venv at \(anchors) (set ANCHORS)")) }
-        let script = """
-        import sys, time, json, torch, numpy as np
-        from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x as resize
-        torch.set_num_threads(\(threads)); torch.set_flush_denormal(True)
-        nets = {"torchscript": (torch.jit.load(sys.argv[1], map_location="cpu").eval(), False)}
-        answer = {}
-        try:
-            import pytorch_fid.inception as fid
-        except ImportError:
-            fid = None
-            answer["skipped"] = "pytorch_fid is not installed in the anchors venv"
-        if len(sys.argv) > 2 and fid is not None:
-            sd = torch.load(sys.argv[2], map_location="cpu")
-            sd.setdefault("fc.weight", torch.zeros(1008, 2048)); sd.setdefault("fc.bias", torch.zeros(1008))
-            fid.load_state_dict_from_url = lambda *a, **k: sd
-            eager = fid.InceptionV3([3], resize_input=False, normalize_input=False).eval()
-            nets["pytorch-fid channels-last"] = (eager.to(memory_format=torch.channels_last), True)
-        n, b = \(images), \(batchSize)
-        x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (n, 256, 256, 3), dtype=np.uint8))
-        def prepare(imgs, cl):
-            t = resize(imgs.permute(0, 3, 1, 2).float(), size=(299, 299), align_corners=False)
-            t = (t - 128) / 128
-            return t.contiguous(memory_format=torch.channels_last) if cl else t
-        def pool(net, t):
-            out = net(t)
-            return (out[0] if isinstance(out, list) else out).reshape(t.shape[0], -1)
-        def run(net, cl, imgs):
-            with torch.inference_mode():
-                for i in range(0, len(imgs), b):
-                    pool(net, prepare(imgs[i:i + b], cl))
-        rates = {}
-        for name, (net, cl) in nets.items():
-            run(net, cl, x[:b])
-            t0 = time.time(); run(net, cl, x); rates[name] = n / (time.time() - t0)
-        answer["rates"] = rates
-        if len(nets) > 1:
-            with torch.inference_mode():
-                a, c = [pool(net, prepare(x[:2], cl)) for net, cl in nets.values()]
-            answer["poolDifference"] = float((a - c).abs().max())
-        print(json.dumps(answer))
-        """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-W", "ignore", "-c", script, torchScriptWeights.path] + (eagerWeights.map { [$0.path] } ?? [])
-        var env = ProcessInfo.processInfo.environment
-        env["OMP_NUM_THREADS"] = String(threads)
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return .failure(BenchError("could not start \(python): \(error)")) }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-              let answer = try? JSONDecoder().decode(PytorchAnswer.self, from: Data(line.utf8)), !answer.rates.isEmpty else {
-            return .failure(BenchError("the PyTorch run failed (exit \(process.terminationStatus))"))
-        }
-        return .success(answer)
+        do {
+            let line = try runReferenceScript("inception_torch.py",
+                                              ["--images", "\(images)", "--batch-size", "\(batchSize)", "--threads", "\(threads)",
+                                               torchScriptWeights.path] + (eagerWeights.map { [$0.path] } ?? []), threads: threads)
+            let answer = try JSONDecoder().decode(PytorchAnswer.self, from: line)
+            guard !answer.rates.isEmpty else { return .failure(BenchError("the PyTorch run timed nothing")) }
+            return .success(answer)
+        } catch let error as BenchError { return .failure(error) } catch { return .failure(BenchError("the PyTorch answer was not understood: \(error)")) }
     }
 }
 
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
-}
 
 /// Peak resident set size of this process so far (Linux reports ru_maxrss in kilobytes).
 func peakRSSMegabytes() -> Double {

@@ -132,14 +132,9 @@ struct BenchMetrics: ParsableCommand {
         return acc.finish()
     }
 
-    /// Writes the inputs to a temporary folder and times the reference implementations there.
+    /// Writes the inputs to a temporary folder and times the reference implementations there
+    /// (scripts/bench/metrics_reference.py).
     private func runReference(real: Tensor, fake: Tensor, statsA: GaussianStatistics, statsB: GaussianStatistics) throws -> [String: Any] {
-        let env = ProcessInfo.processInfo.environment
-        let python = URL(fileURLWithPath: (env["ANCHORS"] ?? "/tmp/anchors") + "/bin/python")
-        guard FileManager.default.isExecutableFile(atPath: python.path) else {
-            throw MetricError("no anchors venv at \(python.path) (set ANCHORS)")
-        }
-        let anchorsKit = env["ANCHORS_KIT"] ?? "/work/shared/anchors"
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-bench-metrics-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -147,40 +142,13 @@ struct BenchMetrics: ParsableCommand {
         try writeNpy(NpyArray(fake), to: dir.appendingPathComponent("fake.npy"))
         try StatisticsFile(pool: statsA, spatial: nil).write(to: dir.appendingPathComponent("a.npz"))
         try StatisticsFile(pool: statsB, spatial: nil).write(to: dir.appendingPathComponent("b.npz"))
-        let script = """
-        import json, sys, time, numpy as np
-        sys.path.insert(0, \(pythonString(anchorsKit)))
-        import reference
-        d = \(pythonString(dir.path))
-        real, fake = np.load(d + "/real.npy"), np.load(d + "/fake.npy")
-        a, b = np.load(d + "/a.npz"), np.load(d + "/b.npz")
-        out = {}
-        t = time.perf_counter(); out["pr"] = list(reference.manifold_pr(real, fake)); out["knn"] = time.perf_counter() - t
-        if \(noPrdc ? "False" : "True"):
-            import prdc
-            t = time.perf_counter(); prdc.compute_prdc(real, fake, 5); out["prdc"] = time.perf_counter() - t
-        t = time.perf_counter(); out["fid"] = reference.frechet(a["mu"], a["sigma"], b["mu"], b["sigma"]); out["fid_scipy"] = time.perf_counter() - t
-        from pytorch_fid.fid_score import calculate_frechet_distance
-        t = time.perf_counter(); calculate_frechet_distance(a["mu"], a["sigma"], b["mu"], b["sigma"]); out["fid_pytorch"] = time.perf_counter() - t
-        print(json.dumps(out))
-        """
-        let process = Process()
-        process.executableURL = python
-        process.arguments = ["-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw MetricError("the numpy/scipy subprocess failed (exit \(process.terminationStatus))")
+        let kit = ProcessInfo.processInfo.environment["ANCHORS_KIT"] ?? "../shared/anchors"
+        let threads = BLAS.threads
+        let line = try runReferenceScript("metrics_reference.py", [dir.path, "--anchors-kit", kit, "--threads", "\(threads)"] + (noPrdc ? ["--no-prdc"] : []),
+                                          threads: threads)
+        guard let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] else {
+            throw BenchError("scripts/bench/metrics_reference.py printed no JSON object")
         }
         return object
-    }
-
-    private func pythonString(_ s: String) -> String {
-        "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
     }
 }

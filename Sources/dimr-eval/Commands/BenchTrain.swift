@@ -4,61 +4,86 @@ import Foundation
 import TensorCore
 import TensorIO
 
-/// `dimr-eval bench train`: one training step of a preset (default tiny DiMR, batch 32) here and
-/// in PyTorch (scripts/bench/train_step_torch.py, the same architecture written for torch, run on
-/// the same number of threads), reported as a speed ratio.
+/// `dimr-eval bench train`: one training step of each tiny model (DiT, U-ViT, DiMR; batch 32) here
+/// and in eager PyTorch (scripts/bench/train_step_torch.py: the same architectures written for
+/// torch, with the same parameter counts) on the same number of threads, in one run, as speed
+/// ratios. `--torch-compile` adds torch.compile's figure beside eager's.
 struct BenchTrain: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train", abstract: "Training step time vs. the same model in PyTorch.")
+    static let configuration = CommandConfiguration(commandName: "train", abstract: "Training step time vs. the same models in PyTorch.")
 
-    @Option(help: "Architecture: dimr, dit or uvit. Default: dimr.", transform: Architecture.parse) var arch = Architecture.dimr
-    @Option(help: "Preset.") var preset = "tiny"
+    @Option(parsing: .upToNextOption, help: "Architectures to time (dit, uvit, dimr). Default: all three.")
+    var arch: [Architecture] = [.dit, .uvit, .dimr]
+    @Option(help: "Preset (the PyTorch twins model tiny only).") var preset = "tiny"
     @Option(help: "Images per step.") var batchSize = 32
-    @Option(help: "Timed steps (after 2 warm-up steps).") var steps = 10
-    @Option(help: "Python with torch for the comparison (empty: skip).") var python = "/tmp/anchors/bin/python"
-    @Option(help: "The PyTorch twin.") var script = "scripts/bench/train_step_torch.py"
+    @Option(help: "Timed steps per side (after 2 warm-up steps).") var steps = 10
+    @Flag(help: "Also time torch.compile(model) (slow to start: it compiles once per architecture).") var torchCompile = false
+    @Flag(name: .customLong("no-torch"), help: "Skip the PyTorch side.") var noTorch = false
     @Flag(help: "Print JSON.") var json = false
 
+    /// The target of issue #14: ours at least 1.5× eager PyTorch's speed.
+    static let target = 1.5
+
+    struct Row: Encodable {
+        var arch: String
+        var parameters: Int
+        var medianStepSeconds: Double
+        var torchMedianStepSeconds: Double?
+        var speedVsTorch: Double?
+        var torchCompiledMedianStepSeconds: Double?
+        var speedVsTorchCompiled: Double?
+        var note: String?
+    }
+
     func run() throws {
-        let model = try makeModel(try modelConfig(arch, preset: preset), seed: 0)
-        var config = TrainConfig()
-        config.batchSize = batchSize; config.steps = Int.max; config.evalEvery = 0
-        let trainer = try Trainer(model: model, data: EmbeddedTrainingData(), config: config,
-                                  runFolder: FileManager.default.temporaryDirectory)
-        let times = runSeconds(repeats: steps, warmup: 2) { trainer.trainStep() }
-        let ours = times.sorted()[times.count / 2]
-        var torch: Double?
-        var note = ""
-        if !python.isEmpty && FileManager.default.isExecutableFile(atPath: python) && FileManager.default.fileExists(atPath: script) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: python)
-            p.arguments = [script, "--arch", arch.rawValue, "--preset", preset, "--batch-size", "\(batchSize)", "--steps", "\(steps)",
-                           "--threads", "\(ProcessInfo.processInfo.activeProcessorCount)"]
-            let pipe = Pipe(); p.standardOutput = pipe
-            try p.run(); p.waitUntilExit()
-            let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            if let line = out.split(separator: "\n").last, let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-               let s = obj["median_step_seconds"] as? Double {
-                torch = s
-                note = "torch \(obj["torch"] ?? "?"), \(obj["parameters"] ?? "?") parameters"
-            } else {
-                note = "PyTorch run failed (exit \(p.terminationStatus))"
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        var rows: [Row] = []
+        var torchVersion: String?
+        for arch in arch {
+            let model = try makeModel(try modelConfig(arch, preset: preset), seed: 0)
+            var config = TrainConfig()
+            config.batchSize = batchSize; config.steps = Int.max; config.evalEvery = 0
+            let trainer = try Trainer(model: model, data: EmbeddedTrainingData(), config: config,
+                                      runFolder: FileManager.default.temporaryDirectory)
+            let ours = median(runSeconds(repeats: steps, warmup: 2) { trainer.trainStep() })
+            var row = Row(arch: arch.rawValue, parameters: model.parameters.count, medianStepSeconds: ours)
+            if !noTorch {
+                do {
+                    for compiled in torchCompile ? [false, true] : [false] {
+                        let line = try runReferenceScript("train_step_torch.py",
+                                                          ["--arch", arch.rawValue, "--preset", preset, "--batch-size", "\(batchSize)",
+                                                           "--steps", "\(steps)", "--threads", "\(threads)"] + (compiled ? ["--compile"] : []),
+                                                          threads: threads)
+                        guard let obj = try JSONSerialization.jsonObject(with: line) as? [String: Any],
+                              let seconds = obj["median_step_seconds"] as? Double else { throw BenchError("train_step_torch.py printed no timing") }
+                        if let p = obj["parameters"] as? Int, p != row.parameters {
+                            row.note = "the PyTorch twin has \(p) parameters, ours \(row.parameters): not the same model"
+                        }
+                        torchVersion = obj["torch"] as? String ?? torchVersion
+                        if compiled { row.torchCompiledMedianStepSeconds = seconds; row.speedVsTorchCompiled = seconds / ours }
+                        else { row.torchMedianStepSeconds = seconds; row.speedVsTorch = seconds / ours }
+                    }
+                } catch {
+                    row.note = "PyTorch side not run: \(error)"
+                }
             }
-        } else {
-            note = "PyTorch comparison skipped (\(python) or \(script) not found)"
+            rows.append(row)
         }
-        let ratio = torch.map { $0 / ours }
         if json {
-            var o: [String: Any] = ["arch": arch.rawValue, "preset": preset, "batch_size": batchSize, "parameters": model.parameters.count,
-                                    "median_step_seconds": ours, "note": note]
-            if let torch { o["torch_median_step_seconds"] = torch }
-            if let ratio { o["speed_vs_torch"] = ratio }
-            print(try jsonObjectText(o))
-        } else {
-            print(String(format: "%@ %@ (%d params), batch %d: %.1f ms/step", arch.rawValue, preset, model.parameters.count, batchSize, ours * 1000))
-            if let torch, let ratio {
-                print(String(format: "PyTorch: %.1f ms/step → speed ratio %.2f× (≥ 0.5 is the target)", torch * 1000, ratio))
-            }
-            if !note.isEmpty { print(note) }
+            struct Report: Encodable { var preset: String; var batchSize: Int; var threads: Int; var torch: String?; var target: Double; var rows: [Row] }
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(Report(preset: preset, batchSize: batchSize, threads: threads, torch: torchVersion,
+                                                             target: Self.target, rows: rows)), as: UTF8.self))
+            return
+        }
+        print("preset \(preset), batch \(batchSize), \(threads) threads\(torchVersion.map { ", torch \($0)" } ?? ""); speed ratio = PyTorch's step time / ours (target ≥ \(Self.target)×)")
+        for r in rows {
+            var line = String(format: "%-5@ %9d params  ours %7.1f ms/step", r.arch as NSString, r.parameters, r.medianStepSeconds * 1000)
+            if let t = r.torchMedianStepSeconds, let s = r.speedVsTorch { line += String(format: "  eager PyTorch %7.1f ms → %.2f×", t * 1000, s) }
+            if let t = r.torchCompiledMedianStepSeconds, let s = r.speedVsTorchCompiled { line += String(format: "  torch.compile %7.1f ms → %.2f×", t * 1000, s) }
+            print(line)
+            if let note = r.note { print("      \(note)") }
         }
     }
 }
