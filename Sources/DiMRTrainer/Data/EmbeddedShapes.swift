@@ -87,3 +87,19 @@ public struct EmbeddedShapes: Sendable {
         }
     }
 }
+
+extension EmbeddedShapes {
+    /// Images `range` as an ADM batch (arr_0 uint8 NHWC, arr_1 int64 labels), streamed to `url`
+    /// one image at a time (atomically: a temporary file renamed at the end), so any count fits in memory.
+    public func writeBatch(_ range: Range<Int>, to url: URL) throws {
+        let writer = try NpzStreamWriter(url: url, dtype: .uint8, shape: [range.count, size, size, 3])
+        var labels: [Int64] = []
+        labels.reserveCapacity(range.count)
+        for index in range {
+            let (image, label) = self.image(index)
+            try writer.append(images: [image])
+            labels.append(Int64(label))
+        }
+        try writer.finish(extras: [("arr_1", NpyArray(int64: labels, shape: [range.count]))])
+    }
+}

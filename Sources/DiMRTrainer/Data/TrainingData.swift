@@ -45,8 +45,10 @@ public struct EmbeddedTrainingData: TrainingData {
     public var imageSize: Int { shapes.size }
     public var numClasses: Int { shapes.numClasses }
     public func example(at position: Int) -> (image: RGBImage, label: Int) { shapes.image(position) }
+    /// The stream of the reference set: another seed, so no image of it is ever trained on.
+    public var heldOut: EmbeddedShapes { EmbeddedShapes(seed: shapes.seed ^ 0x5EED_0F_4EF, size: shapes.size) }
     public func referenceImages(count: Int) -> [(image: RGBImage, label: Int)] {
-        let held = EmbeddedShapes(seed: shapes.seed ^ 0x5EED_0F_4EF, size: shapes.size)
+        let held = heldOut
         return (0..<count).map { held.image($0) }
     }
 }

@@ -177,14 +177,6 @@ struct Demo: ParsableCommand {
     /// stream (`firstIndex`), so a reference is not the first training batch, and two references
     /// with different `firstIndex` share no image.
     func writeReferenceBatch(count: Int, firstIndex: Int, to url: URL) throws {
-        let data = EmbeddedShapes(seed: UInt64(seed))
-        let writer = try NpzStreamWriter(url: url, dtype: .uint8, shape: [count, data.size, data.size, 3])
-        var labels: [Int64] = []
-        for i in 0..<count {
-            let (image, label) = data.image(firstIndex + i)
-            try writer.append(images: [image])
-            labels.append(Int64(label))
-        }
-        try writer.finish(extras: [("arr_1", NpyArray(int64: labels, shape: [count]))])
+        try EmbeddedShapes(seed: UInt64(seed)).writeBatch(firstIndex..<(firstIndex + count), to: url)
     }
 }

@@ -30,17 +30,19 @@ struct Shapes: ParsableCommand {
         let outputURL = try checkedOutput(output)
         let gridURL = try grid.map { try checkedOutput($0, option: "--grid", inputs: [output]) }
         let data = EmbeddedTrainingData(seed: seed)
-        let examples = heldOut ? data.referenceImages(count: first + count).suffix(count).map { $0 }
-                               : (first..<(first + count)).map { data.example(at: $0) }
-        try writeADMBatch(examples.map(\.image), labels: examples.map(\.label), to: outputURL)
-        if let gridURL { try writeAtomically(try encodePNG(squareImageGrid(Array(examples.prefix(64).map(\.image)))), to: gridURL) }
-        let stream = heldOut ? "held-out" : "training"
+        let stream = heldOut ? data.heldOut : data.shapes
+        try stream.writeBatch(first..<(first + count), to: outputURL)
+        if let gridURL {
+            let images = (first..<(first + min(count, 64))).map { stream.image($0).image }
+            try writeAtomically(try encodePNG(squareImageGrid(images)), to: gridURL)
+        }
+        let streamName = heldOut ? "held-out" : "training"
         if json {
             let summary: [String: JSONValue] = ["output": .string(output), "count": .number(Double(count)), "first": .number(Double(first)),
-                                                "seed": .number(Double(seed)), "stream": .string(stream)]
+                                                "seed": .number(Double(seed)), "stream": .string(streamName)]
             print(try jsonText(summary, style: .line))
         } else {
-            print("\(count) embedded shapes (\(stream) stream, seed \(seed), images \(first)..<\(first + count)) → \(output)")
+            print("\(count) embedded shapes (\(streamName) stream, seed \(seed), images \(first)..<\(first + count)) → \(output)")
         }
     }
 }
