@@ -288,36 +288,3 @@ public func toImages(_ x: Tensor) -> [RGBImage] {
         return RGBImage(width: w, height: h, pixels: pixels)
     }
 }
-
-/// A JSON value for metrics lines (numbers, strings, nested objects).
-public enum JSONValue: Encodable, Sendable {
-    case number(Double), string(String), object([String: JSONValue])
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .number(let v): try v.isFinite ? c.encode(v) : c.encodeNil()
-        case .string(let s): try c.encode(s)
-        case .object(let o): try c.encode(o)
-        }
-    }
-}
-
-/// Appends one JSON line; the whole file is rewritten atomically so a crash never leaves half a line.
-/// `replacing`: earlier lines holding this key are dropped first (e.g. the demo's "final" scores,
-/// so a second run of it leaves one such line, not two).
-public func appendJSONLine(_ record: [String: JSONValue], to url: URL, replacing key: String? = nil) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    var data = FileManager.default.contents(atPath: url.path) ?? Data()
-    if let key {
-        let kept = data.split(separator: 0x0A, omittingEmptySubsequences: true).filter { line in
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else { return true }
-            return object[key] == nil
-        }
-        data = Data(kept.joined(separator: [0x0A]))
-        if !data.isEmpty { data.append(0x0A) }
-    }
-    data.append(try encoder.encode(record))
-    data.append(0x0A)
-    try writeAtomically(data, to: url)
-}
