@@ -38,7 +38,7 @@ struct Train: ParsableCommand {
     @Option(help: "Run folder (checkpoints, metrics.jsonl).") var out: String
     @Option(parsing: .unconditional, help: "Checkpoint + sample + score every N steps (0: only at the end). Default: 500.") var evalEvery: Int?
     @Option(parsing: .unconditional, help: "Samples per evaluation. Default: 256.") var evalSamples: Int?
-    @Option(parsing: .unconditional, help: "Sampler steps per evaluation (DPM-Solver++ 2M). Default: 10.") var evalSteps: Int?
+    @Option(parsing: .unconditional, help: "Sampler steps per evaluation. Default: the recipe's (DDPM, 100 steps).") var evalSteps: Int?
     @Option(parsing: .unconditional, help: "Reference images for scoring.") var referenceCount = 1000
     @Flag(help: "Skip scoring (checkpoints and samples only).") var noScore = false
     @Flag(help: "Continue from DIR/latest.json exactly where it stopped.") var resume = false
