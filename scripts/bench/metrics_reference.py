@@ -8,7 +8,6 @@ import numpy as np
 
 p = argparse.ArgumentParser()
 p.add_argument("dir"); p.add_argument("--anchors-kit", required=True); p.add_argument("--no-prdc", action="store_true")
-p.add_argument("--threads", type=int, default=2)
 a = p.parse_args()
 sys.path.insert(0, a.anchors_kit)
 import reference

@@ -143,9 +143,9 @@ struct BenchMetrics: ParsableCommand {
         try StatisticsFile(pool: statsA, spatial: nil).write(to: dir.appendingPathComponent("a.npz"))
         try StatisticsFile(pool: statsB, spatial: nil).write(to: dir.appendingPathComponent("b.npz"))
         let kit = ProcessInfo.processInfo.environment["ANCHORS_KIT"] ?? "../shared/anchors"
-        let threads = BLAS.threads
-        let line = try runReferenceScript("metrics_reference.py", [dir.path, "--anchors-kit", kit, "--threads", "\(threads)"] + (noPrdc ? ["--no-prdc"] : []),
-                                          threads: threads)
+        // numpy's BLAS threads come from OMP_NUM_THREADS, which the runner sets
+        let line = try runReferenceScript("metrics_reference.py", [dir.path, "--anchors-kit", kit] + (noPrdc ? ["--no-prdc"] : []),
+                                          threads: BLAS.threads)
         guard let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] else {
             throw BenchError("scripts/bench/metrics_reference.py printed no JSON object")
         }
