@@ -116,6 +116,15 @@ final class DemoContractTests: XCTestCase {
                 let path = try XCTUnwrap(model[key] as? String)
                 XCTAssertTrue(FileManager.default.fileExists(atPath: path), "\(key) \(path) does not exist")
             }
+            // what the classifier flags, for a person to check: the worst grid and 16 heatmaps per model
+            let run = URL(fileURLWithPath: try XCTUnwrap(model["run_dir"] as? String))
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("worst.png").path), "no worst grid in \(run.path)")
+            let heatmaps = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("heatmaps").path)
+            XCTAssertEqual(heatmaps.filter { $0.hasSuffix(".png") }.count, 16, "\(heatmaps)")
+        }
+        let report = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        for label in ["dit", "uvit"] {  // the run folders' names
+            XCTAssertTrue(report.contains("\(label): most distorted samples"), "the report shows no worst grid of \(label)")
         }
     }
 }

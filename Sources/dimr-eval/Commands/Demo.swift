@@ -117,6 +117,20 @@ struct Demo: ParsableCommand {
                            "--save-json", compareJSON.path, "--seed", "\(seed)", "--features", distortionFeatures.rawValue])
         try compare.run()
 
+        // What the classifier flags, for a person to check: each model's 16 most distorted
+        // samples as a grid (RUN/worst.png) and with their patch-seam evidence overlaid
+        // (RUN/heatmaps/); the report draws them side by side. The classifier is the cached one
+        // the comparison just used; the realism check is already in the comparison.
+        for (i, a) in arch.enumerated() {
+            let run = URL(fileURLWithPath: runDirs[i])
+            stage("the 16 most distorted samples of \(Self.displayNames[a]!) → \(run.appendingPathComponent("worst.png").path), heatmaps/")
+            let score = try DistortionCommand.Score.parse(
+                [sampleFiles[i], "--ref", distortionReference.path, "--max-reference", "\(distortionReferenceCount)", "--seed", "\(seed)",
+                 "--features", distortionFeatures.rawValue, "--realism", "off", "--worst", "16",
+                 "--worst-grid", run.appendingPathComponent("worst.png").path, "--heatmap", run.appendingPathComponent("heatmaps").path])
+            try score.run()
+        }
+
         // 6. One self-contained page.
         let report = root.appendingPathComponent("report.html")
         stage("writing the report")
