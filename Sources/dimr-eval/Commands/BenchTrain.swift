@@ -27,6 +27,11 @@ struct BenchTrain: ParsableCommand {
         var arch: String
         var parameters: Int
         var medianStepSeconds: Double
+        /// One step's sgemm calls replayed alone (OpenBLAS, operands warm): the floor of a step
+        /// whose GEMMs OpenBLAS runs, and `torch / floor` the best ratio such a trainer can show.
+        var gemmFloorSeconds: Double
+        var gemmCalls: Int
+        var gemmGigaflops: Double
         var torchMedianStepSeconds: Double?
         var speedVsTorch: Double?
         var torchCompiledMedianStepSeconds: Double?
@@ -45,7 +50,10 @@ struct BenchTrain: ParsableCommand {
             let trainer = try Trainer(model: model, data: EmbeddedTrainingData(), config: config,
                                       runFolder: FileManager.default.temporaryDirectory)
             let ours = median(runSeconds(repeats: steps, warmup: 2) { trainer.trainStep() })
-            var row = Row(arch: arch.rawValue, parameters: model.parameters.count, medianStepSeconds: ours)
+            let calls = BLAS.recordingSgemmCalls { trainer.trainStep() }.calls
+            let floor = median((0..<5).map { _ in BLAS.replaySgemmCalls(calls) })
+            var row = Row(arch: arch.rawValue, parameters: model.parameters.count, medianStepSeconds: ours, gemmFloorSeconds: floor,
+                          gemmCalls: calls.count, gemmGigaflops: calls.map(\.flops).reduce(0, +) / 1e9)
             if !noTorch {
                 do {
                     for compiled in torchCompile ? [false, true] : [false] {
@@ -79,8 +87,11 @@ struct BenchTrain: ParsableCommand {
         }
         print("preset \(preset), batch \(batchSize), \(threads) threads\(torchVersion.map { ", torch \($0)" } ?? ""); speed ratio = PyTorch's step time / ours (target ≥ \(Self.target)×)")
         for r in rows {
-            var line = String(format: "%-5@ %9d params  ours %7.1f ms/step", r.arch as NSString, r.parameters, r.medianStepSeconds * 1000)
-            if let t = r.torchMedianStepSeconds, let s = r.speedVsTorch { line += String(format: "  eager PyTorch %7.1f ms → %.2f×", t * 1000, s) }
+            var line = String(format: "%-5@ %9d params  ours %7.1f ms/step (GEMM floor %5.1f ms: %d calls, %.2f GFLOP)", r.arch as NSString,
+                              r.parameters, r.medianStepSeconds * 1000, r.gemmFloorSeconds * 1000, r.gemmCalls, r.gemmGigaflops)
+            if let t = r.torchMedianStepSeconds, let s = r.speedVsTorch {
+                line += String(format: "  eager PyTorch %7.1f ms → %.2f× (%.2f× at the GEMM floor)", t * 1000, s, t / r.gemmFloorSeconds)
+            }
             if let t = r.torchCompiledMedianStepSeconds, let s = r.speedVsTorchCompiled { line += String(format: "  torch.compile %7.1f ms → %.2f×", t * 1000, s) }
             print(line)
             if let note = r.note { print("      \(note)") }
