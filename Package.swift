@@ -13,8 +13,10 @@ let package = Package(
         .library(name: "Eval", targets: ["Eval"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        // Exact versions (what CI builds), so a fresh clone builds the same code. Package.resolved
+        // stays out of git: with one tracked, a fresh clone does not build on the CI machine.
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
     ],
     targets: [
         // OpenBLAS + LAPACKE, loaded with dlopen after the core type is chosen (see native_blas.c).
