@@ -69,6 +69,42 @@ final class EvalUsersTests: XCTestCase {
         XCTAssertEqual((try CLI.json(["cache", "list", "--json"], environment: env)["entries"] as? [[String: Any]])?.count, 0)
     }
 
+    /// Label accuracy through the binary: real images with their labels score near the ceiling,
+    /// the same images with every label shifted by one score near zero, a features file keeps the
+    /// batch's labels (`arr_1`) and gives the same number, and samples without labels get null
+    /// with a note.
+    func testLabelAccuracyThroughEvalAndFeatures() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let env = ["DIMR_EVAL_CACHE": dir.appendingPathComponent("cache").path, "DIMR_EVAL_WEIGHTS": Self.weights]
+        let ref = dir.appendingPathComponent("ref.npz"), real = dir.appendingPathComponent("real.npz")
+        XCTAssertEqual(try CLI.run(["shapes", "--held-out", "--count", "60", "-o", ref.path]).status, 0)
+        XCTAssertEqual(try CLI.run(["shapes", "--first", "5000", "--count", "30", "-o", real.path]).status, 0)
+        let images = try NpzFile(contentsOf: real)
+        let labels = try images.array("arr_1").asInts()
+        let shifted = dir.appendingPathComponent("shifted.npz"), unlabelled = dir.appendingPathComponent("unlabelled.npz")
+        try writeNpz([("arr_0", try images.array("arr_0")), ("arr_1", NpyArray(int64: labels.map { Int64(($0 + 1) % 10) }, shape: [labels.count]))], to: shifted)
+        try writeNpz([("arr_0", try images.array("arr_0"))], to: unlabelled)
+        let options = ["--json", "--kid-subset-size", "30"]
+
+        let right = try CLI.json(["eval", real.path, ref.path] + options, environment: env)
+        let accuracy = try XCTUnwrap(right["label_accuracy"] as? Double)
+        XCTAssertGreaterThanOrEqual(accuracy, 0.8, "real shapes with their own labels")
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(right["label_accuracy_reference"] as? Double), 0.8)
+        let wrong = try XCTUnwrap(try CLI.json(["eval", shifted.path, ref.path] + options, environment: env)["label_accuracy"] as? Double)
+        XCTAssertLessThanOrEqual(wrong, 0.2, "the same images, each labelled as the next class")
+
+        let features = dir.appendingPathComponent("ref-features.npz")
+        XCTAssertEqual(try CLI.run(["features", ref.path, "-o", features.path], environment: env).status, 0)
+        XCTAssertEqual(try NpzFile(contentsOf: features).array("arr_1").asInts(), try NpzFile(contentsOf: ref).array("arr_1").asInts())
+        let viaFeatures = try CLI.json(["eval", real.path, features.path] + options, environment: env)
+        XCTAssertEqual(viaFeatures["label_accuracy"] as? Double, accuracy)
+
+        let none = try CLI.json(["eval", unlabelled.path, ref.path] + options, environment: env)
+        XCTAssertTrue(none["label_accuracy"] is NSNull, "\(String(describing: none["label_accuracy"]))")
+        XCTAssertTrue((none["label_accuracy_note"] as? String)?.contains("arr_1") == true)
+    }
+
     /// `train`'s checkpoint scorer reads the held-out reference through the cache: a second run
     /// holding out the same images finds the first run's entry (no new one, same FID), and the
     /// checkpoints' samples, new every time, are not stored.
@@ -100,6 +136,7 @@ final class EvalUsersTests: XCTestCase {
         XCTAssertTrue((afterSecond.first?["source"] as? String)?.hasSuffix("run1/reference.npz") == true)
         let fid = try XCTUnwrap(first["fid"] as? Double)
         XCTAssertEqual(second["fid"] as? Double, fid, "same seed, same samples, cached reference: the same FID")
+        XCTAssertNotNil(first["label_accuracy"] as? Double, "checkpoints are scored for label accuracy too")
     }
 
     /// `stats --layout pytorch-fid` writes mu and sigma only; statistics that record --resize

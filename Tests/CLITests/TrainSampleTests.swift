@@ -88,7 +88,8 @@ final class TrainSampleTests: XCTestCase {
 
 final class DemoContractTests: XCTestCase {
     /// `demo --json` ends with one object scripts rely on: seconds, models[{label, arch, precision,
-    /// recall, fid, kid, distortion_rate, samples, run_dir}], comparison (distortion compare's JSON).
+    /// recall, fid, kid, distortion_rate, samples, run_dir, label_accuracy, label_accuracy_reference}],
+    /// comparison (distortion compare's JSON).
     func testDemoJSONContract() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -107,7 +108,7 @@ final class DemoContractTests: XCTestCase {
         XCTAssertEqual(models.map { $0["label"] as? String }, ["DiT", "U-ViT"])
         let scores = try XCTUnwrap(comparison["scores"] as? [[String: Any]])
         for (model, score) in zip(models, scores) {
-            for key in ["precision", "recall", "fid", "kid", "distortion_rate"] {
+            for key in ["precision", "recall", "fid", "kid", "distortion_rate", "label_accuracy", "label_accuracy_reference"] {
                 let value = try XCTUnwrap(model[key] as? Double, "\(key) missing in \(model)")
                 XCTAssertTrue(value.isFinite, "\(key) = \(value)")
             }
@@ -126,5 +127,6 @@ final class DemoContractTests: XCTestCase {
         for label in ["dit", "uvit"] {  // the run folders' names
             XCTAssertTrue(report.contains("\(label): most distorted samples"), "the report shows no worst grid of \(label)")
         }
+        XCTAssertTrue(report.contains("Label accuracy vs step") && report.contains("<th>Label accuracy ↑</th>"), "the report shows no label accuracy")
     }
 }

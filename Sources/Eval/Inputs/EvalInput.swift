@@ -91,6 +91,19 @@ public final class EvalInput {
         }
     }
 
+    /// The labels the images were drawn for: `arr_1` of an ADM batch (as ADM's sampler writes
+    /// it), one integer per image; nil when the file has none (folders, `.npy`, statistics).
+    public func labels() throws -> [Int]? {
+        guard let npz, npz.contains("arr_1") else { return nil }
+        let array = try npz.array("arr_1")
+        guard array.shape.count == 1 else {
+            throw FormatError(url, field: "arr_1", expected: "class labels, one integer per image (shape (N,))", found: "shape \(array.shape)")
+        }
+        do { return try array.asInts() } catch {
+            throw FormatError(url, field: "arr_1", expected: "class labels of an integer dtype", found: "\(array.dtype)")
+        }
+    }
+
     /// Whether its features (pool, spatial) need the Inception network: images without features.
     public var needsNetworkForFeatures: Bool { hasImages && !hasFeatures }
     /// Whether its statistics need the network: images without precomputed statistics or features.

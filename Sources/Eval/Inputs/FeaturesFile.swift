@@ -111,10 +111,12 @@ public final class FeaturesFileWriter {
     public func append(poolBytes: UnsafeRawBufferPointer) throws { try pool.append(bytes: poolBytes) }
     public func append(spatialBytes: UnsafeRawBufferPointer) throws { try spatial.append(bytes: spatialBytes) }
 
-    /// meta: JSON text of an object, stored as uint8.
-    public func finish(index: [Int64]?, meta: Data) throws {
+    /// meta: JSON text of an object, stored as uint8. labels: the images' classes (`arr_1` of an
+    /// ADM batch), kept as `arr_1` so that `eval` can score label accuracy from the features alone.
+    public func finish(index: [Int64]?, meta: Data, labels: [Int64]? = nil) throws {
         var extras: [(String, NpyArray)] = []
         if let index { extras.append(("index", NpyArray(int64: index, shape: [index.count]))) }
+        if let labels { extras.append(("arr_1", NpyArray(int64: labels, shape: [labels.count]))) }
         extras.append(("meta", NpyArray(uint8: Array(meta), shape: [meta.count])))
         try pool.finish(extras: extras)
     }

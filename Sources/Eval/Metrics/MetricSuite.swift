@@ -55,6 +55,10 @@ public enum MetricSuite {
         public var kid: Double?
         public var kidStd: Double?
         public var neighbourNote: String?
+        /// `LabelAccuracy`: the share of samples a classifier fitted on the labelled reference assigns
+        /// to the label they were drawn for, and the same classifier's cross-fitted accuracy on the reference.
+        public var labelAccuracy: LabelAccuracy.Result?
+        public var labelAccuracyNote: String?
         public var sampleCount: Int?
         public var referenceCount: Int?
         public var samples: String
@@ -74,7 +78,8 @@ public enum MetricSuite {
         enum CodingKeys: String, CodingKey {
             case fid, sfid, sfidNote = "sfid_note", inceptionScore = "is", inceptionScoreStd = "is_std",
                  inceptionScoreNote = "is_note", precision, recall, density, coverage, kid, kidStd = "kid_std",
-                 neighbourNote = "knn_note", sampleCount = "samples_count", referenceCount = "reference_count",
+                 neighbourNote = "knn_note", labelAccuracy = "label_accuracy", labelAccuracyReference = "label_accuracy_reference",
+                 labelAccuracyNote = "label_accuracy_note", sampleCount = "samples_count", referenceCount = "reference_count",
                  samples, reference, settings, seconds, fidInfinity = "fid_infinity", fidInfinityFit = "fid_infinity_fit",
                  inceptionScoreInfinity = "is_infinity", inceptionScoreInfinityFit = "is_infinity_fit",
                  inceptionScoreInfinityNote = "is_infinity_note", fidCILow = "fid_ci_low", fidCIHigh = "fid_ci_high",
@@ -95,6 +100,9 @@ public enum MetricSuite {
                 try c.encode(value, forKey: key)
             }
             try c.encodeIfPresent(neighbourNote, forKey: .neighbourNote)
+            try c.encode(labelAccuracy?.accuracy, forKey: .labelAccuracy)
+            try c.encode(labelAccuracy?.referenceAccuracy, forKey: .labelAccuracyReference)
+            try c.encodeIfPresent(labelAccuracyNote, forKey: .labelAccuracyNote)
             try c.encode(sampleCount, forKey: .sampleCount)
             try c.encode(referenceCount, forKey: .referenceCount)
             try c.encode(samples, forKey: .samples)
@@ -124,9 +132,11 @@ public enum MetricSuite {
         public var statistics: StatisticsFile
         public var features: Tensor?
         public var description: String
+        /// the class each image was drawn for (`arr_1`), when known
+        public var labels: [Int]?
         public var count: Int? { features?.shape[0] ?? statistics.pool.count }
-        public init(statistics: StatisticsFile, features: Tensor?, description: String) {
-            self.statistics = statistics; self.features = features; self.description = description
+        public init(statistics: StatisticsFile, features: Tensor?, description: String, labels: [Int]? = nil) {
+            self.statistics = statistics; self.features = features; self.description = description; self.labels = labels
         }
     }
 
@@ -172,6 +182,14 @@ public enum MetricSuite {
         } else {
             report.neighbourNote = "\(reference.description): reference has statistics only; precision, recall, density, coverage and KID need its images or features"
         }
+        report.labelAccuracyNote = labelAccuracyUnavailable(samples: samples, reference: reference)
+        if report.labelAccuracyNote == nil, let real = reference.features, let realLabels = reference.labels, let labels = samples.labels {
+            report.labelAccuracy = try LabelAccuracy.compute(reference: real, referenceLabels: realLabels, samples: fake, sampleLabels: labels,
+                                                             referenceName: reference.description, samplesName: samples.description)
+            if let excluded = report.labelAccuracy?.excluded, excluded > 0 {
+                report.notes.append("label accuracy: \(excluded) of \(fake.shape[0]) samples were drawn for classes the reference does not hold and are left out")
+            }
+        }
         if let unbiased = settings.unbiased {
             report.fidInfinity = try UnbiasedScores.fidInfinity(samples: fake, reference: reference.statistics.pool,
                                                                 minimumSize: unbiased.minimumSize, points: unbiased.points, seed: unbiased.seed)
@@ -189,5 +207,18 @@ public enum MetricSuite {
         }
         report.seconds = Date().timeIntervalSince(start)
         return report
+    }
+
+    /// Why label accuracy cannot be computed for this pair (nil: it can).
+    static func labelAccuracyUnavailable(samples: Side, reference: Side) -> String? {
+        guard let realLabels = reference.labels, reference.features != nil else {
+            return "\(reference.description): reference has no labelled images (arr_1 beside arr_0); label accuracy needs them"
+        }
+        guard samples.labels != nil else { return "\(samples.description): samples carry no labels (arr_1); label accuracy needs the class each was drawn for" }
+        let classes = Set(realLabels).count
+        if realLabels.count > LabelAccuracy.maximumReferenceImages || classes > LabelAccuracy.maximumClasses {
+            return "label accuracy skipped: \(realLabels.count) reference images of \(classes) classes; this probe fits at most \(LabelAccuracy.maximumReferenceImages) images of \(LabelAccuracy.maximumClasses) classes"
+        }
+        return nil
     }
 }

@@ -50,7 +50,8 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
     html += "<h2>Training curves</h2>\n<div class=\"charts\">\n"
     let loss = inputs.runs.map { LineSeries(name: $0.label, points: $0.lossCurve) }
     html += svgLineChart(loss, title: "Training loss", xLabel: "step", yLabel: "loss", logY: loss.allSatisfy { $0.points.allSatisfy { $0.y > 0 } })
-    for (key, title, label, isRate) in [("fid", "FID vs step", "FID", false), ("distortion", "Distortion rate vs step", "distortion rate", true)] {
+    for (key, title, label, isRate) in [("fid", "FID vs step", "FID", false), ("distortion", "Distortion rate vs step", "distortion rate", true),
+                                          ("label_accuracy", "Label accuracy vs step", "label accuracy", true)] {
         let series = inputs.runs.map { run in
             LineSeries(name: run.label, points: run.evaluations.compactMap { e in
                 e["final"] != nil ? nil : e["step"].flatMap { s in e[key].map { (s, $0) } }
@@ -69,7 +70,7 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
         + (unbiased ? "; FID∞ and IS∞ are extrapolated to infinitely many samples (Chong &amp; Forsyth 2020), the interval is a bootstrap of the samples" : "") + ".</p>\n"
     html += "<table><tr><th>Run</th><th>Step</th><th>Inception Score ↑</th>" + (unbiased ? "<th>IS∞ ↑</th>" : "")
         + "<th>FID ↓</th>" + (unbiased ? "<th>FID 95% interval</th><th>FID∞ ↓</th>" : "")
-        + "<th>sFID ↓</th><th>Precision ↑</th><th>Recall ↑</th><th>Distortion rate ↓</th></tr>\n"
+        + "<th>sFID ↓</th><th>Precision ↑</th><th>Recall ↑</th><th>Label accuracy ↑</th><th>Distortion rate ↓</th></tr>\n"
     for run in inputs.runs {
         let e = run.finalEvaluation ?? [:]
         func cell(_ key: String, percent: Bool = false) -> String {
@@ -86,10 +87,13 @@ public func renderHTMLReport(_ inputs: ReportInputs, generated: Date = Date()) -
             interval = "<td>[\(formatNumber(low, significant: 5)), \(formatNumber(high, significant: 5))]</td>"
         }
         html += cell("is") + (unbiased ? cell("is_infinity") : "") + cell("fid") + (unbiased ? interval + cell("fid_infinity") : "")
-        html += cell("sfid") + cell("precision") + cell("recall") + distortionCell + "</tr>\n"
+        html += cell("sfid") + cell("precision") + cell("recall") + labelAccuracyCell(e) + distortionCell + "</tr>\n"
         notes += run.notes.map { "\(run.label): \($0)" }
     }
     html += "</table>\n"
+    if inputs.runs.contains(where: { $0.finalEvaluation?["label_accuracy"] != nil }) {
+        html += "<p class=\"muted\">Label accuracy: the share of samples that a logistic regression on the reference's Inception features and labels assigns to the class they were drawn for (in brackets: the same classifier on held-out reference images, the ceiling). On small images it follows what a person recognises in the grids, where precision asks for near pixel-exact copies.</p>\n"
+    }
 
     // Distortion comparison.
     html += "<h2>Distortion</h2>\n"
@@ -212,4 +216,11 @@ private func pngFigure(_ caption: String, _ data: Data) -> String {
     let width = data.count >= 24 ? Int(data[16]) << 24 | Int(data[17]) << 16 | Int(data[18]) << 8 | Int(data[19]) : 0
     let style = width > 0 && width < 320 ? " style=\"width:\(width * max(1, 320 / width))px\"" : ""
     return "<figure><img\(style) alt=\"\(escapeXML(caption))\" src=\"data:image/png;base64,\(data.base64EncodedString())\"><figcaption>\(escapeXML(caption))</figcaption></figure>\n"
+}
+
+/// "0.73 [1.00]": the samples' label accuracy and, in brackets, the reference's own (cross-fitted).
+private func labelAccuracyCell(_ e: [String: Double]) -> String {
+    guard let accuracy = e["label_accuracy"] else { return "<td class=\"muted\">–</td>" }
+    let ceiling = e["label_accuracy_reference"].map { " <span class=\"muted\">[\(formatNumber($0, significant: 3))]</span>" } ?? ""
+    return "<td>\(formatNumber(accuracy, significant: 3))\(ceiling)</td>"
 }

@@ -42,7 +42,7 @@ enum Workspace {
 /// Runs `body` with OpenBLAS limited to one thread, for kernels that split work across the
 /// cores themselves (one GEMM per worker). Nested and concurrent callers are counted so the
 /// previous thread count comes back only when the last one leaves.
-func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+public func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
     SingleThreadedBLAS.enter()
     defer { SingleThreadedBLAS.leave() }
     return try body()

@@ -92,7 +92,7 @@ struct Demo: ParsableCommand {
             try sample.run()
             sampleFiles.append(samples.path)
 
-            stage("scoring \(Self.displayNames[a]!): FID, sFID, IS, precision/recall, density/coverage, KID")
+            stage("scoring \(Self.displayNames[a]!): FID, sFID, IS, precision/recall, density/coverage, KID, label accuracy")
             let finalMetrics = run.appendingPathComponent("final-metrics.json")
             let evaluate = try Evaluate.parse([samples.path, referenceFeatures.path, "--fid-infinity", "--save-json", finalMetrics.path])
             try evaluate.run()
@@ -150,7 +150,7 @@ struct Demo: ParsableCommand {
 
     /// The demo's last line under --json, a contract scripts rely on (extend it, don't change it):
     /// `seconds`, `models` (one `{label, arch, precision, recall, fid, kid, distortion_rate,
-    /// samples, run_dir}` per model, from its final-metrics.json and the comparison), `comparison`
+    /// samples, run_dir}` per model, since 2026-12-03 also `label_accuracy` and `label_accuracy_reference`, from its final-metrics.json and the comparison), `comparison`
     /// (the object `distortion compare --json` writes), plus `report` and `output`.
     func demoSummaryJSON(seconds: Int, report: URL, root: URL, runDirs: [String], sampleFiles: [String], comparison: URL) throws -> String {
         func object(_ url: URL) throws -> [String: Any] {
@@ -165,7 +165,7 @@ struct Demo: ParsableCommand {
         for (i, a) in arch.enumerated() {
             let metrics = try object(URL(fileURLWithPath: runDirs[i]).appendingPathComponent("final-metrics.json"))
             var model: [String: Any] = ["label": Self.displayNames[a]!, "arch": a.rawValue, "samples": sampleFiles[i], "run_dir": runDirs[i]]
-            for key in ["precision", "recall", "fid", "kid"] { model[key] = metrics[key] ?? NSNull() }
+            for key in ["precision", "recall", "fid", "kid", "label_accuracy", "label_accuracy_reference"] { model[key] = metrics[key] ?? NSNull() }
             model["distortion_rate"] = i < scores.count ? scores[i]["distortion_rate"] ?? NSNull() : NSNull()
             models.append(model)
         }

@@ -109,7 +109,7 @@ struct Evaluate: ParsableCommand {
         let loaded = try input.features(provider)
         let statistics = input.hasStatistics ? try StatisticsFile.read(input.url)
             : try StatisticsFile(pool: loaded.poolMoments, spatial: loaded.spatialMoments)
-        return MetricSuite.Side(statistics: statistics, features: loaded.pool, description: description)
+        return MetricSuite.Side(statistics: statistics, features: loaded.pool, description: description, labels: try input.labels())
     }
 
     private func table(_ r: MetricSuite.Report) -> String {
@@ -125,6 +125,8 @@ struct Evaluate: ParsableCommand {
             "Density: \(f(r.density))",
             "Coverage: \(f(r.coverage))",
             "KID: \(f(r.kid, 6)) ± \(f(r.kidStd, 6))",
+            "Label accuracy: " + (r.labelAccuracy.map { "\(f($0.accuracy)) (the reference's own, cross-fitted: \(f($0.referenceAccuracy)); chance \(f(1 / Double($0.classes))))" }
+                                  ?? "n/a  (\(r.labelAccuracyNote ?? ""))"),
         ]
         if let fit = r.fidInfinity {
             lines.insert("FID∞: \(f(fit.value))  (\(fit.sizes.count) subsets of \(fit.sizes.first!)–\(fit.sizes.last!) samples, slope \(f(fit.slope, 1))/N)", at: 4)

@@ -59,6 +59,13 @@ struct Features: ParsableCommand {
         // Whole inputs go through the feature cache; a shard is one machine's part of a job.
         let provider = try inception.provider(cached: shard == nil)
         let index = rows.map(Int64.init)
+        // An ADM batch's labels travel with its features (for `eval`'s label accuracy).
+        let labels = try EvalInput(source.url).labels().map { all in
+            guard all.count == source.count else {
+                throw FormatError(source.url, field: "arr_1", expected: "one label per image (\(source.count))", found: "\(all.count) labels")
+            }
+            return rows.map { Int64(all[$0]) }
+        }
         var cacheUse: FeatureCacheUse?
         var entry: FeaturesFileWriter?
         var key: FeatureCache.Key?
@@ -75,7 +82,7 @@ struct Features: ParsableCommand {
                     do {
                         try hit.streamRows("pool", rowsPerChunk: 1024) { _, _, bytes in try writer.append(poolBytes: bytes) }
                         try hit.streamRows("spatial", rowsPerChunk: 1024) { _, _, bytes in try writer.append(spatialBytes: bytes) }
-                        try writer.finish(index: index, meta: try meta.jsonData())
+                        try writer.finish(index: index, meta: try meta.jsonData(), labels: labels)
                     } catch {
                         writer.cancel()
                         throw error
@@ -101,7 +108,7 @@ struct Features: ParsableCommand {
                     cacheUse = FeatureCacheUse(status: .failed, entry: nil, note: "\(error)")
                 }
             }
-            try writer.finish(index: index, meta: try meta.jsonData())
+            try writer.finish(index: index, meta: try meta.jsonData(), labels: labels)
         } catch {
             writer.cancel()
             entry?.cancel()

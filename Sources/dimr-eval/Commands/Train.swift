@@ -283,7 +283,8 @@ final class TrainingScorer {
                                                          classifier: classifier, features: features, options: options).score.distortionRate
         }
         for (k, v) in [("sfid", report.sfid), ("is", report.inceptionScore), ("precision", report.precision),
-                       ("recall", report.recall), ("density", report.density), ("coverage", report.coverage), ("kid", report.kid)] {
+                       ("recall", report.recall), ("density", report.density), ("coverage", report.coverage), ("kid", report.kid),
+                       ("label_accuracy", report.labelAccuracy?.accuracy), ("label_accuracy_reference", report.labelAccuracy?.referenceAccuracy)] {
             if let v { out[k] = v }
         }
         return out
@@ -294,7 +295,7 @@ final class TrainingScorer {
         input.usesCache = cached
         let loaded = try input.features(provider)
         let statistics = try StatisticsFile(pool: loaded.poolMoments, spatial: loaded.spatialMoments)
-        return MetricSuite.Side(statistics: statistics, features: loaded.pool, description: url.lastPathComponent)
+        return MetricSuite.Side(statistics: statistics, features: loaded.pool, description: url.lastPathComponent, labels: try input.labels())
     }
 }
 
