@@ -29,6 +29,7 @@ static char error_text[512] = "not loaded yet";
 static char requested_core[32] = "";
 static int core_from_user = 0;
 static sgemm_fn p_sgemm; static dgemm_fn p_dgemm; static sgemv_fn p_sgemv;
+static sgemm_fn p_sgemm_called;   /* what nb_sgemm calls: p_sgemm, or observed_sgemm while observed */
 static ssyrk_fn p_ssyrk; static dsyrk_fn p_dsyrk; static dsyevd_fn p_dsyevd; static dpotrf_fn p_dpotrf;
 static str_fn p_corename, p_config; static int_fn p_get_threads; static setint_fn p_set_threads;
 
@@ -82,6 +83,7 @@ static void load_once(void) {
     }
     load_status = 0;
     p_sgemm = (sgemm_fn)sym(blas, "cblas_sgemm");
+    p_sgemm_called = p_sgemm;
     p_dgemm = (dgemm_fn)sym(blas, "cblas_dgemm");
     p_sgemv = (sgemv_fn)sym(blas, "cblas_sgemv");
     p_ssyrk = (ssyrk_fn)sym(blas, "cblas_ssyrk");
@@ -108,9 +110,23 @@ const char *nb_config(void) { must_load(); return p_config(); }
 int nb_num_threads(void) { must_load(); return p_get_threads(); }
 void nb_set_num_threads(int n) { must_load(); p_set_threads(n); }
 
+/* Benchmarks record a network's sgemm shapes (bench train / inception: the GEMM floor). Observing
+   swaps the pointer nb_sgemm calls through, so the hot path carries no flag to test when nobody
+   observes: it calls the library's sgemm through one pointer either way. */
+static nb_sgemm_observer observer;
+static void observed_sgemm(enum CBLAS_ORDER o, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int m, int n, int k,
+                           float alpha, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+    nb_sgemm_observer f = observer;
+    if (f) f(ta == CblasTrans, tb == CblasTrans, m, n, k, lda, ldb, ldc);
+    p_sgemm(o, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void nb_observe_sgemm(nb_sgemm_observer f) {
+    must_load(); observer = f; p_sgemm_called = f ? observed_sgemm : p_sgemm;
+}
+
 void nb_sgemm(enum CBLAS_ORDER o, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int m, int n, int k,
               float alpha, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
-    must_load(); p_sgemm(o, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    must_load(); p_sgemm_called(o, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 void nb_dgemm(enum CBLAS_ORDER o, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int m, int n, int k,
               double alpha, const double *a, int lda, const double *b, int ldb, double beta, double *c, int ldc) {

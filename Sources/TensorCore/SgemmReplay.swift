@@ -1,4 +1,5 @@
 import Foundation
+import CBLAS
 
 /// The shape of one sgemm call (row-major, as `BLAS.sgemm` takes it).
 public struct SgemmCall: Sendable, Equatable {
@@ -63,22 +64,26 @@ extension BLAS {
     }
 }
 
-@usableFromInline
+/// Collects the calls `nb_observe_sgemm` reports while a recording runs (from any thread).
 enum SgemmRecorder {
     private static let lock = NSLock()
-    /// Read without the lock on every sgemm: it only changes while no kernel runs.
-    @usableFromInline nonisolated(unsafe) static var isRecording = false
+    nonisolated(unsafe) private static var recording = false
     nonisolated(unsafe) private static var calls: [SgemmCall] = []
 
     static func start() {
         lock.lock(); defer { lock.unlock() }
-        precondition(!isRecording, "BLAS.recordingSgemmCalls is not reentrant")
-        calls = []; isRecording = true
+        precondition(!recording, "BLAS.recordingSgemmCalls is not reentrant")
+        calls = []; recording = true
+        nb_observe_sgemm { transA, transB, m, n, k, lda, ldb, ldc in
+            SgemmRecorder.record(SgemmCall(transA: transA != 0, transB: transB != 0, m: Int(m), n: Int(n), k: Int(k),
+                                           lda: Int(lda), ldb: Int(ldb), ldc: Int(ldc)))
+        }
     }
 
     static func stop() -> [SgemmCall] {
+        nb_observe_sgemm(nil)
         lock.lock(); defer { lock.unlock() }
-        isRecording = false
+        recording = false
         let recorded = calls
         calls = []
         return recorded
@@ -89,9 +94,8 @@ enum SgemmRecorder {
         return calls.count
     }
 
-    @usableFromInline
     static func record(_ call: SgemmCall) {
         lock.lock(); defer { lock.unlock() }
-        if isRecording { calls.append(call) }
+        if recording { calls.append(call) }
     }
 }

@@ -26,6 +26,10 @@ void nb_set_num_threads(int n);
 void nb_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb,
               int m, int n, int k, float alpha, const float *a, int lda,
               const float *b, int ldb, float beta, float *c, int ldc);
+/// Called with the shape of every nb_sgemm call while set (transA, transB as 0/1); NULL stops.
+/// Set only while no sgemm runs: benchmarks record a network's calls with it.
+typedef void (*nb_sgemm_observer)(int trans_a, int trans_b, int m, int n, int k, int lda, int ldb, int ldc);
+void nb_observe_sgemm(nb_sgemm_observer observer);
 void nb_dgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb,
               int m, int n, int k, double alpha, const double *a, int lda,
               const double *b, int ldb, double beta, double *c, int ldc);
