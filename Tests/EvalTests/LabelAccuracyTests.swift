@@ -59,6 +59,15 @@ final class LabelAccuracyTests: XCTestCase {
         XCTAssertEqual(classifier.predict(xt), wide["predictions"] as! [Int])
     }
 
+    func testAKnownReferenceAccuracySkipsOnlyTheFolds() throws {
+        let (x, y) = formulaData(rows: 150, offset: 0)
+        let (xt, yt) = formulaData(rows: 80, offset: 1000)
+        let full = try LabelAccuracy.compute(reference: x, referenceLabels: y, samples: xt, sampleLabels: yt)
+        let reused = try LabelAccuracy.compute(reference: x, referenceLabels: y, samples: xt, sampleLabels: yt,
+                                               knownReferenceAccuracy: full.referenceAccuracy)
+        XCTAssertEqual(reused, full)
+    }
+
     func testLabelsKeepTheirValues() throws {
         // Labels need not be 0…K−1: the classifier reports them as given.
         let (x, y) = formulaData(rows: 150, offset: 0)

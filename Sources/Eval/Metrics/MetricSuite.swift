@@ -134,6 +134,9 @@ public enum MetricSuite {
         public var description: String
         /// the class each image was drawn for (`arr_1`), when known
         public var labels: [Int]?
+        /// this side's cross-fitted label accuracy as a reference, once computed (a scorer that
+        /// reuses the side for every checkpoint sets it from the first report)
+        public var knownLabelAccuracy: Double?
         public var count: Int? { features?.shape[0] ?? statistics.pool.count }
         public init(statistics: StatisticsFile, features: Tensor?, description: String, labels: [Int]? = nil) {
             self.statistics = statistics; self.features = features; self.description = description; self.labels = labels
@@ -185,7 +188,8 @@ public enum MetricSuite {
         report.labelAccuracyNote = labelAccuracyUnavailable(samples: samples, reference: reference)
         if report.labelAccuracyNote == nil, let real = reference.features, let realLabels = reference.labels, let labels = samples.labels {
             report.labelAccuracy = try LabelAccuracy.compute(reference: real, referenceLabels: realLabels, samples: fake, sampleLabels: labels,
-                                                             referenceName: reference.description, samplesName: samples.description)
+                                                             referenceName: reference.description, samplesName: samples.description,
+                                                             knownReferenceAccuracy: reference.knownLabelAccuracy)
             if let excluded = report.labelAccuracy?.excluded, excluded > 0 {
                 report.notes.append("label accuracy: \(excluded) of \(fake.shape[0]) samples were drawn for classes the reference does not hold and are left out")
             }

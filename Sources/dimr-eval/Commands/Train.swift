@@ -275,6 +275,7 @@ final class TrainingScorer {
         let extractor = try provider.get()
         let report = try MetricSuite.evaluate(samples: fake, reference: reference!, fcWeight: extractor.fcWeight,
                                               fcNote: "no 1008-class head in the weights", settings: settings)
+        reference?.knownLabelAccuracy = report.labelAccuracy?.referenceAccuracy   // the same at every checkpoint
         var out: [String: Double] = ["fid": report.fid]
         if let (classifier, features) = distortion {
             var options = DistortionScoringOptions()
