@@ -97,9 +97,9 @@ struct ClassifierOptions: ParsableArguments {
         } else {
             guard let ref else { throw ValidationError("give --ref REFERENCE (to train a classifier) or --model MODEL_DIR") }
             let chosen = try self.provider()
-            let (trained, folder) = try cachedDistortionClassifier(reference: URL(fileURLWithPath: ref), features: chosen,
-                                                                   options: trainingOptions)
-            (classifier, provider, path) = (trained, chosen, folder)
+            let (trained, folder) = try DistortionClassifierCache().classifier(reference: URL(fileURLWithPath: ref), features: chosen,
+                                                                               options: trainingOptions, log: warn)
+            (classifier, provider, path) = (trained, chosen, folder.path)
         }
         try ClassifierStrength(card: classifier.card).check(force: force, classifier: path + "/" + DistortionClassifier.cardFile)
         return (classifier, provider, path)
@@ -135,33 +135,6 @@ struct ClassifierOptions: ParsableArguments {
 
 enum RealismChoice: String, ExpressibleByArgument, CaseIterable {
     case auto, on, off
-}
-
-/// The distortion classifier trained from `reference` with `options`, from the dimr-eval cache when
-/// one was trained before with the same reference (path, size, modification time), features and
-/// settings; otherwise trained now and cached. Returns it with its folder.
-func cachedDistortionClassifier(reference: URL, features provider: FeatureProvider,
-                                options: DistortionTrainingOptions) throws -> (DistortionClassifier, String) {
-    let attributes = try? FileManager.default.attributesOfItem(atPath: reference.path)
-    let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
-    let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-    let text = [reference.standardizedFileURL.path, "\(size)", "\(modified)", provider.name, "\(options.seed)",
-                "\(options.falsePositiveRate)", "\(options.maxReferenceImages)", DistortionModelCard.currentFormat]
-        .joined(separator: "|")
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-    let cached = cacheDirectory().appendingPathComponent("distortion").appendingPathComponent(String(format: "%016llx", h))
-    if let classifier = try? DistortionClassifier.load(from: cached) {
-        warn("using the cached classifier \(cached.path) (trained from \(reference.path))")
-        return (classifier, cached.path)
-    }
-    warn("training a distortion classifier from \(reference.path) (cached in \(cached.path) for next time)")
-    let classifier = try trainDistortionClassifier(reference: try openImageSource(reference), features: provider,
-                                                   options: options, log: warn)
-    try classifier.save(to: cached)
-    warn(String(format: "classifier: held-out kinds AUC %.3f, clean test images flagged %.1f%% (FPR %.1f%%)",
-                classifier.card.heldOutSummary.auc, classifier.card.testCleanRate * 100, options.falsePositiveRate * 100))
-    return (classifier, cached.path)
 }
 
 enum FeatureChoice: String, ExpressibleByArgument, CaseIterable {

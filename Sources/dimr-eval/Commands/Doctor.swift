@@ -91,6 +91,3 @@ func fftwVersion() -> String {
     guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "fftwf_version") else { return "unknown" }
     return String(cString: symbol.assumingMemoryBound(to: CChar.self))
 }
-
-/// dimr-eval's cache folder ($DIMR_EVAL_CACHE or ~/.cache/dimr-eval): weights, trained classifiers.
-func cacheDirectory() -> URL { WeightsLocator.cacheDirectory }

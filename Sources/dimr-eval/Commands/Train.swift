@@ -260,8 +260,8 @@ final class TrainingScorer {
             reference = try side(url, cached: true)
             if referenceCount >= DistortionTrainingOptions.minimumReferenceImages {
                 let features = HandcraftedFeatures()
-                distortion = (try cachedDistortionClassifier(reference: url, features: features,
-                                                             options: DistortionTrainingOptions()).0, features)
+                distortion = (try DistortionClassifierCache().classifier(reference: url, features: features,
+                                                                         options: DistortionTrainingOptions(), log: warn).0, features)
             } else {
                 warn("distortion rate not scored: it needs at least \(DistortionTrainingOptions.minimumReferenceImages) reference images (--reference-count)")
             }
