@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"]),
         .testTarget(name: "InceptionNetTests", dependencies: ["InceptionNet", "TensorIO"]),
-        .testTarget(name: "EvalTests", dependencies: ["Eval"]),
+        .testTarget(name: "EvalTests", dependencies: ["Eval", "DiMRTrainer"]),  // DiMRTrainer: its embedded shapes for the training scorer
         .testTarget(name: "DiMRTrainerTests", dependencies: ["DiMRTrainer"]),
         .testTarget(name: "DistortionTests", dependencies: ["Distortion", "DiMRTrainer"]),  // DiMRTrainer: its embedded shapes as a reference
         .testTarget(name: "CLITests", dependencies: ["dimr-eval", "dimr-eval-fuzz", "TensorIO"]),  // TensorIO: reading what the commands write

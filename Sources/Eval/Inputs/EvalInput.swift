@@ -292,3 +292,20 @@ public final class ExtractorProvider {
         return made
     }
 }
+
+extension MetricSuite.Side {
+    /// One input as `MetricSuite.evaluate` takes it, read as ADM's evaluator reads it: a file's
+    /// precomputed statistics serve FID/sFID when it has them, and the per-image features (from
+    /// the file, or computed from its images) serve everything else; a statistics file gives no
+    /// features. `eval` and `train`'s checkpoint scorer read their inputs with it.
+    public init(_ input: EvalInput, _ provider: ExtractorProvider, description: String) throws {
+        guard input.hasFeatures || input.hasImages else {
+            self.init(statistics: try StatisticsFile.read(input.url), features: nil, description: description)
+            return
+        }
+        let loaded = try input.features(provider)
+        let statistics = input.hasStatistics ? try StatisticsFile.read(input.url)
+            : try StatisticsFile(pool: loaded.poolMoments, spatial: loaded.spatialMoments)
+        self.init(statistics: statistics, features: loaded.pool, description: description, labels: try input.labels())
+    }
+}

@@ -100,16 +100,8 @@ struct Evaluate: ParsableCommand {
         print(table(report))
     }
 
-    /// Statistics as ADM reads them (precomputed when present), features when the input has them.
     private func side(_ input: EvalInput, _ provider: ExtractorProvider) throws -> MetricSuite.Side {
-        let description = "\(input.url.lastPathComponent) (\(input.kindDescription))"
-        guard input.hasFeatures || input.hasImages else {
-            return MetricSuite.Side(statistics: try StatisticsFile.read(input.url), features: nil, description: description)
-        }
-        let loaded = try input.features(provider)
-        let statistics = input.hasStatistics ? try StatisticsFile.read(input.url)
-            : try StatisticsFile(pool: loaded.poolMoments, spatial: loaded.spatialMoments)
-        return MetricSuite.Side(statistics: statistics, features: loaded.pool, description: description, labels: try input.labels())
+        try MetricSuite.Side(input, provider, description: "\(input.url.lastPathComponent) (\(input.kindDescription))")
     }
 
     private func table(_ r: MetricSuite.Report) -> String {

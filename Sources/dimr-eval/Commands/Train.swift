@@ -1,6 +1,5 @@
 import ArgumentParser
 import DiMRTrainer
-import Distortion
 import Eval
 import Foundation
 import TensorCore
@@ -173,7 +172,7 @@ struct Train: ParsableCommand {
             + model.parameters.countsByComponent.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "); data: \(trainingData.description)"
         FileHandle.standardError.write(Data((header + "\n").utf8))
 
-        let scorer = noScore ? nil : TrainingScorer(folder: folder, referenceCount: referenceCount)
+        let scorer = noScore ? nil : TrainingScorer(folder: folder, referenceCount: referenceCount, log: warn)
         let tty = isatty(STDERR_FILENO) != 0
         let stepLog = try StepLogFile(folder.appendingPathComponent("train_log.jsonl"), continuingAfter: resume ? trainer.step : 0)
         var warnedNonFinite = false
@@ -197,7 +196,9 @@ struct Train: ParsableCommand {
             let text = (try? jsonText(record, style: .line)) ?? "\(record)"
             if tty { FileHandle.standardError.write(Data("\n".utf8)) }
             print("eval " + text)
-        }, evaluate: scorer.map { s in { try s.score($0) } })
+        }, evaluate: scorer.map { scorer in
+            { try scorer.score(step: $0.step, samples: $0.samples, labels: $0.labels, reference: $0.data.referenceImages) }
+        })
         if tty && !json { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
@@ -233,79 +234,4 @@ final class StepLogFile {
     }
     func append(_ line: String) { handle.write(Data((line + "\n").utf8)) }
     deinit { try? handle.close() }
-}
-
-/// Scores a checkpoint's samples with the Eval library: the samples and the held-out reference
-/// images go through the same Inception feature extractor as `dimr-eval evaluate`; the reference
-/// side is computed once per run, and its features come from the feature cache when another run
-/// (or this one before `--resume`) held out the same images.
-final class TrainingScorer {
-    let folder: URL
-    let referenceCount: Int
-    private var reference: MetricSuite.Side?
-    private let provider = ExtractorProvider(progress: false, cache: try? FeatureCache())
-    /// Distortion classifier trained once from the held-out reference images (hand-made spectral
-    /// and pixel features: seconds, not Inception passes); nil when there are too few of them.
-    private var distortion: (DistortionClassifier, FeatureProvider)?
-
-    init(folder: URL, referenceCount: Int) { self.folder = folder; self.referenceCount = referenceCount }
-
-    func score(_ request: EvaluationRequest) throws -> [String: Double] {
-        let dir = folder.appendingPathComponent("samples")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        if reference == nil {
-            let url = folder.appendingPathComponent("reference.npz")
-            let held = request.data.referenceImages(count: referenceCount)
-            try writeADMBatch(held.map(\.image), labels: held.map(\.label), to: url)
-            reference = try side(url, cached: true)
-            if referenceCount >= DistortionTrainingOptions.minimumReferenceImages {
-                let features = HandcraftedFeatures()
-                distortion = (try DistortionClassifierCache().classifier(reference: url, features: features,
-                                                                         options: DistortionTrainingOptions(), log: warn).0, features)
-            } else {
-                warn("distortion rate not scored: it needs at least \(DistortionTrainingOptions.minimumReferenceImages) reference images (--reference-count)")
-            }
-        }
-        let url = dir.appendingPathComponent(String(format: "step-%08d.npz", request.step))
-        try writeADMBatch(request.samples, labels: request.labels, to: url)
-        let fake = try side(url, cached: false)   // each checkpoint's samples are new: not worth an entry
-        var settings = MetricSuite.Settings()
-        settings.kidSubsetSize = min(settings.kidSubsetSize, request.samples.count, referenceCount)
-        settings.isSplits = 1
-        let extractor = try provider.get()
-        let report = try MetricSuite.evaluate(samples: fake, reference: reference!, fcWeight: extractor.fcWeight,
-                                              fcNote: "no 1008-class head in the weights", settings: settings)
-        reference?.knownLabelAccuracy = report.labelAccuracy?.referenceAccuracy   // the same at every checkpoint
-        var out: [String: Double] = ["fid": report.fid]
-        if let (classifier, features) = distortion {
-            var options = DistortionScoringOptions()
-            options.bootstrapResamples = 200
-            out["distortion_rate"] = try scoreDistortion(samples: InMemoryImageSource(request.samples, name: url.lastPathComponent),
-                                                         classifier: classifier, features: features, options: options).score.distortionRate
-        }
-        for (k, v) in [("sfid", report.sfid), ("is", report.inceptionScore), ("precision", report.precision),
-                       ("recall", report.recall), ("density", report.density), ("coverage", report.coverage), ("kid", report.kid),
-                       ("label_accuracy", report.labelAccuracy?.accuracy), ("label_accuracy_reference", report.labelAccuracy?.referenceAccuracy)] {
-            if let v { out[k] = v }
-        }
-        return out
-    }
-
-    private func side(_ url: URL, cached: Bool) throws -> MetricSuite.Side {
-        let input = try EvalInput(url)
-        input.usesCache = cached
-        let loaded = try input.features(provider)
-        let statistics = try StatisticsFile(pool: loaded.poolMoments, spatial: loaded.spatialMoments)
-        return MetricSuite.Side(statistics: statistics, features: loaded.pool, description: url.lastPathComponent, labels: try input.labels())
-    }
-}
-
-/// An ADM sample batch: arr_0 uint8 (N, H, W, 3), arr_1 int64 labels.
-func writeADMBatch(_ images: [RGBImage], labels: [Int], to url: URL) throws {
-    guard let first = images.first else { throw ValidationError("no images to write to \(url.path)") }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(images.count * first.pixels.count)
-    for image in images { bytes += image.pixels }
-    try writeNpz([("arr_0", NpyArray(uint8: bytes, shape: [images.count, first.height, first.width, 3])),
-                  ("arr_1", NpyArray(int64: labels.map(Int64.init), shape: [labels.count]))], to: url)
 }
