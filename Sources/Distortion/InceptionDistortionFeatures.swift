@@ -11,7 +11,6 @@ public struct InceptionDistortionFeatures: FeatureProvider {
     public var name: String { InceptionDistortionFeatures.providerName }
     public let extractor: FeatureExtractor
     private let handcrafted = HandcraftedFeatures()
-    static let spatialSide = 17, spatialChannels = 7
 
     public init(extractor: FeatureExtractor) { self.extractor = extractor }
 
@@ -21,15 +20,15 @@ public struct InceptionDistortionFeatures: FeatureProvider {
     }
 
     public var featureNames: [String] {
-        (0..<FeatureExtractor.poolDimension).map { "pool3_\($0)" }
-            + (0..<Self.spatialChannels).flatMap { c in ["mean", "std", "max", "roughness"].map { "spatial\(c)_\($0)" } }
+        (0..<InceptionV3.poolDimension).map { "pool3_\($0)" }
+            + (0..<InceptionV3.spatialChannels).flatMap { c in ["mean", "std", "max", "roughness"].map { "spatial\(c)_\($0)" } }
             + handcrafted.featureNames
     }
 
     public func features(of images: [RGBImage]) throws -> [Float] {
         let batch = try extractor.features(of: images)
         let hand = try handcrafted.features(of: images)
-        let handD = handcrafted.dimension, poolD = FeatureExtractor.poolDimension, spatialD = FeatureExtractor.spatialDimension
+        let handD = handcrafted.dimension, poolD = InceptionV3.poolDimension, spatialD = InceptionV3.spatialDimension
         var out: [Float] = []
         out.reserveCapacity(images.count * dimension)
         for i in 0..<images.count {
@@ -42,7 +41,7 @@ public struct InceptionDistortionFeatures: FeatureProvider {
 
     /// spatial: 17×17×7 in H, W, C order → 7 × (mean, std, max, roughness).
     static func summarise(_ spatial: [Float]) -> [Float] {
-        let s = spatialSide, c = spatialChannels
+        let s = InceptionV3.spatialSide, c = InceptionV3.spatialChannels
         var out: [Float] = []
         for ch in 0..<c {
             func v(_ y: Int, _ x: Int) -> Float { spatial[(y * s + x) * c + ch] }

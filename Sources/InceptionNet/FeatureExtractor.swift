@@ -19,8 +19,6 @@ public struct FeatureBatch: Sendable {
 
 /// uint8 images → Inception pool3 and spatial features, streaming: memory holds one batch.
 public final class FeatureExtractor {
-    public static let poolDimension = 2048
-    public static let spatialDimension = 2023
     /// Version of what turns image bytes into features besides the weights and the resize mode
     /// (decoding, resize arithmetic, layer choice). Recorded in every file written and part of
     /// the feature cache's key: raise it when a change moves any feature value, so that cached
@@ -68,8 +66,8 @@ public final class FeatureExtractor {
     /// `stageTimer` hears the resize's and each network stage's wall time (see `InceptionV3.forward`).
     public func features(of images: [RGBImage], stageTimer: ((String, TimeInterval) -> Void)? = nil) throws -> FeatureBatch {
         var pool = [Float](), spatial = [Float]()
-        pool.reserveCapacity(images.count * Self.poolDimension)
-        spatial.reserveCapacity(images.count * Self.spatialDimension)
+        pool.reserveCapacity(images.count * InceptionV3.poolDimension)
+        spatial.reserveCapacity(images.count * InceptionV3.spatialDimension)
         var i = 0
         while i < images.count {
             let end = min(i + batchSize, images.count)

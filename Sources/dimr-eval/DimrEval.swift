@@ -1,4 +1,5 @@
 import ArgumentParser
+import Eval
 import Foundation
 import TensorCore
 

@@ -166,14 +166,14 @@ public final class EvalInput {
         } else {
             cacheUse = FeatureCacheUse(status: .off, entry: nil)
         }
-        let pool = keepPool ? Tensor(uninitialized: [source.count, FeatureExtractor.poolDimension]) : nil
-        let poolMoments = MomentAccumulator(dimension: FeatureExtractor.poolDimension)
-        let spatialMoments = MomentAccumulator(dimension: FeatureExtractor.spatialDimension)
+        let pool = keepPool ? Tensor(uninitialized: [source.count, InceptionV3.poolDimension]) : nil
+        let poolMoments = MomentAccumulator(dimension: InceptionV3.poolDimension)
+        let spatialMoments = MomentAccumulator(dimension: InceptionV3.spatialDimension)
         do {
             try net.extract(source, progress: extractor.progress) { batch in
                 // Finite weights and uint8 pixels give finite features; if not, say where, not "mu[3]".
-                for (name, values, d) in [("pool", batch.pool, FeatureExtractor.poolDimension),
-                                          ("spatial", batch.spatial, FeatureExtractor.spatialDimension)] {
+                for (name, values, d) in [("pool", batch.pool, InceptionV3.poolDimension),
+                                          ("spatial", batch.spatial, InceptionV3.spatialDimension)] {
                     try values.withUnsafeBufferPointer {
                         try FeaturesFile.requireFinite($0.baseAddress!, rows: batch.count, dimension: d, firstRow: batch.start, file: url,
                                                        array: "Inception \(name) features of image",
@@ -184,7 +184,7 @@ public final class EvalInput {
                 spatialMoments.add(batch.spatial)
                 if let pool {
                     batch.pool.withUnsafeBufferPointer {
-                        pool.data.advanced(by: batch.start * FeatureExtractor.poolDimension).update(from: $0.baseAddress!, count: $0.count)
+                        pool.data.advanced(by: batch.start * InceptionV3.poolDimension).update(from: $0.baseAddress!, count: $0.count)
                     }
                 }
                 do { try entry?.append(pool: batch.pool, spatial: batch.spatial) } catch {
@@ -212,16 +212,16 @@ public final class EvalInput {
     private static func fileMoments(_ npz: NpzFile, keepPool: Bool) throws
         -> (Tensor?, moments: (pool: FeatureMoments, spatial: FeatureMoments?)) {
         let n = try FeaturesFile.check(npz)
-        let pool = keepPool ? Tensor(uninitialized: [n, FeaturesFile.poolDimension]) : nil
-        let poolMoments = MomentAccumulator(dimension: FeaturesFile.poolDimension)
+        let pool = keepPool ? Tensor(uninitialized: [n, InceptionV3.poolDimension]) : nil
+        let poolMoments = MomentAccumulator(dimension: InceptionV3.poolDimension)
         try FeaturesFile.streamFloatRows(npz, "pool") { first, rows, values in
             poolMoments.add(values, rows: rows)
-            pool?.data.advanced(by: first * FeaturesFile.poolDimension)
-                .update(from: values, count: rows * FeaturesFile.poolDimension)
+            pool?.data.advanced(by: first * InceptionV3.poolDimension)
+                .update(from: values, count: rows * InceptionV3.poolDimension)
         }
         var spatial: FeatureMoments?
         if npz.contains("spatial") {
-            let acc = MomentAccumulator(dimension: FeaturesFile.spatialDimension)
+            let acc = MomentAccumulator(dimension: InceptionV3.spatialDimension)
             try FeaturesFile.streamFloatRows(npz, "spatial") { _, rows, values in acc.add(values, rows: rows) }
             spatial = acc.finish()
         }

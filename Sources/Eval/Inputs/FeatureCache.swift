@@ -115,7 +115,7 @@ public final class FeatureCache {
 
     /// Bytes an entry of `count` images takes (pool and spatial float32 rows; meta is small).
     public static func entryBytes(count: Int) -> Int64 {
-        Int64(count) * Int64(FeaturesFile.poolDimension + FeaturesFile.spatialDimension) * 4
+        Int64(count) * Int64(InceptionV3.poolDimension + InceptionV3.spatialDimension) * 4
     }
 
     /// The entry for `key` when it exists and is a features file of `count` images naming the

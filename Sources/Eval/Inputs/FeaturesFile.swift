@@ -1,4 +1,5 @@
 import Foundation
+import InceptionNet
 import TensorCore
 import TensorIO
 
@@ -7,9 +8,6 @@ import TensorIO
 /// `features --shard i/n`, `index` (N) int64 (each row's position in the full image set) and
 /// `meta` (JSON text as uint8: weights, resize mode, shard, …).
 public enum FeaturesFile {
-    public static let poolDimension = 2048
-    public static let spatialDimension = 2023
-
     public static func isFeatures(_ npz: NpzFile) -> Bool { npz.contains("pool") }
 
     /// Checks `pool` (and `spatial` when present) are 2-D float arrays of the expected widths,
@@ -19,17 +17,17 @@ public enum FeaturesFile {
         let url = npz.url
         let pool = try npz.header("pool")
         guard pool.shape.count == 2, pool.dtype.isFloatingPoint else {
-            throw FormatError(url, field: "pool", expected: "float features (N, \(poolDimension))", found: "\(pool.dtype) \(pool.shape)")
+            throw FormatError(url, field: "pool", expected: "float features (N, \(InceptionV3.poolDimension))", found: "\(pool.dtype) \(pool.shape)")
         }
-        guard pool.shape[1] == poolDimension else {
-            throw FormatError(url, field: "pool", expected: "(N, \(poolDimension)) Inception pool3 features",
+        guard pool.shape[1] == InceptionV3.poolDimension else {
+            throw FormatError(url, field: "pool", expected: "(N, \(InceptionV3.poolDimension)) Inception pool3 features",
                               found: "\(pool.shape) (features from a different layer or network)")
         }
         guard pool.shape[0] > 0 else { throw FormatError(url, field: "pool", expected: "at least one image", found: "\(pool.shape)") }
         if npz.contains("spatial") {
             let spatial = try npz.header("spatial")
-            guard spatial.shape == [pool.shape[0], spatialDimension], spatial.dtype.isFloatingPoint else {
-                throw FormatError(url, field: "spatial", expected: "float features (\(pool.shape[0]), \(spatialDimension)) (mixed_6/conv[..., :7])",
+            guard spatial.shape == [pool.shape[0], InceptionV3.spatialDimension], spatial.dtype.isFloatingPoint else {
+                throw FormatError(url, field: "spatial", expected: "float features (\(pool.shape[0]), \(InceptionV3.spatialDimension)) (mixed_6/conv[..., :7])",
                                   found: "\(spatial.dtype) \(spatial.shape) (features from a different layer?)")
             }
         }
@@ -92,9 +90,9 @@ public final class FeaturesFileWriter {
 
     public init(url: URL, count: Int) throws {
         self.url = url
-        pool = try NpzStreamWriter(url: url, name: "pool", dtype: .float32, shape: [count, FeaturesFile.poolDimension])
+        pool = try NpzStreamWriter(url: url, name: "pool", dtype: .float32, shape: [count, InceptionV3.poolDimension])
         do {
-            spatial = try pool.spool(name: "spatial", dtype: .float32, shape: [count, FeaturesFile.spatialDimension])
+            spatial = try pool.spool(name: "spatial", dtype: .float32, shape: [count, InceptionV3.spatialDimension])
         } catch {
             pool.cancel()
             throw error
@@ -122,4 +120,46 @@ public final class FeaturesFileWriter {
     }
 
     public func cancel() { pool.cancel() }
+}
+
+/// What a features file records about how it was made, so a reader can refuse features from a
+/// different layer, network or preprocessing. Stored as JSON in the `meta` array.
+public struct FeaturesMeta: Codable, Sendable {
+    public var tool = "dimr-eval features"
+    public var version = dimrEvalVersion
+    /// Text compared by `ShardMerge` across parts: a change here refuses to merge older shards.
+    public var layers = ["pool": "pool_3: Mixed_7c 8x8 average pool (2048)",
+                         "spatial": "mixed_6/conv: Mixed_6d branch1x1, channels 0..<7, H,W,C order (17*17*7 = 2023)"]
+    public var network = "FID Inception-v3 2015-12-05"
+    public var weights: String
+    public var weightsFormat: String
+    public var weightsSHA1: String
+    public var resize: String
+    public var preprocessingVersion: Int
+    /// Images per network batch: features move in the last bits with it (see `ShardSpec.rows`).
+    public var batchSize: Int
+    public var source: String
+    public var sourceImages: Int
+    public var shard: String?
+    public var firstRow: Int
+    public var rows: Int
+
+    public init(preprocessing: Preprocessing, weightsFormat: String?, batchSize: Int, source: String, sourceImages: Int, shard: String?,
+                rows: Range<Int>) {
+        self.batchSize = batchSize
+        weights = preprocessing.weights ?? "unknown"
+        self.weightsFormat = weightsFormat ?? "unknown"
+        weightsSHA1 = preprocessing.weightsSHA1 ?? "unknown"
+        resize = preprocessing.resize ?? "unknown"
+        preprocessingVersion = preprocessing.preprocessingVersion ?? FeatureExtractor.preprocessingVersion
+        self.source = source
+        self.sourceImages = sourceImages
+        self.shard = shard
+        firstRow = rows.lowerBound
+        self.rows = rows.count
+    }
+
+    public func jsonData() throws -> Data {
+        try encodeJSON(self, style: .line)
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import InceptionNet
 import TensorIO
 
 /// Combines the outputs of `dimr-eval features --shard i/n` (or partial statistics) run anywhere
@@ -124,9 +125,9 @@ public enum ShardMerge {
             return last < first
         }
         if increasing && separate && infos.allSatisfy(\.float32) {
-            let writer = try NpzStreamWriter(url: output, name: "pool", dtype: .float32, shape: [n, FeaturesFile.poolDimension])
+            let writer = try NpzStreamWriter(url: output, name: "pool", dtype: .float32, shape: [n, InceptionV3.poolDimension])
             do {
-                let spatial = hasSpatial ? try writer.spool(name: "spatial", dtype: .float32, shape: [n, FeaturesFile.spatialDimension]) : nil
+                let spatial = hasSpatial ? try writer.spool(name: "spatial", dtype: .float32, shape: [n, InceptionV3.spatialDimension]) : nil
                 for p in byStart {
                     try infos[p].npz.streamRows("pool", rowsPerChunk: 1024) { _, _, bytes in try writer.append(bytes: bytes) }
                     if let spatial {
@@ -151,11 +152,11 @@ public enum ShardMerge {
             }
             return out
         }
-        var arrays: [(String, NpyArray)] = [("pool", NpyArray(floats: try gathered("pool", FeaturesFile.poolDimension),
-                                                               shape: [n, FeaturesFile.poolDimension]))]
+        var arrays: [(String, NpyArray)] = [("pool", NpyArray(floats: try gathered("pool", InceptionV3.poolDimension),
+                                                               shape: [n, InceptionV3.poolDimension]))]
         if hasSpatial {
-            arrays.append(("spatial", NpyArray(floats: try gathered("spatial", FeaturesFile.spatialDimension),
-                                               shape: [n, FeaturesFile.spatialDimension])))
+            arrays.append(("spatial", NpyArray(floats: try gathered("spatial", InceptionV3.spatialDimension),
+                                               shape: [n, InceptionV3.spatialDimension])))
         }
         try writeNpz(arrays + extras, to: output)
         return Summary(output: .features, parts: parts.count, count: n)

@@ -69,8 +69,6 @@ struct Doctor: ParsableCommand {
     }
 }
 
-let dimrEvalVersion = "0.1.0"
-
 #if compiler(>=6.3)
 let swiftCompilerVersion = "Swift 6.3+"
 #else
