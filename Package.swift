@@ -45,13 +45,15 @@ let package = Package(
         // a replayer of saved inputs otherwise (the CLI tests run it on the crash regressions).
         .executableTarget(name: "dimr-eval-fuzz", dependencies: ["TensorIO", "Eval"]),
 
+        // What several test targets share (a per-test temporary folder); built only by `swift test`.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
-        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"]),
-        .testTarget(name: "InceptionNetTests", dependencies: ["InceptionNet", "TensorIO"]),
-        .testTarget(name: "EvalTests", dependencies: ["Eval", "DiMRTrainer"]),  // DiMRTrainer: its embedded shapes for the training scorer
-        .testTarget(name: "DiMRTrainerTests", dependencies: ["DiMRTrainer"]),
-        .testTarget(name: "DistortionTests", dependencies: ["Distortion", "DiMRTrainer"]),  // DiMRTrainer: its embedded shapes as a reference
-        .testTarget(name: "CLITests", dependencies: ["dimr-eval", "dimr-eval-fuzz", "TensorIO"]),  // TensorIO: reading what the commands write
+        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "TestSupport"]),
+        .testTarget(name: "InceptionNetTests", dependencies: ["InceptionNet", "TensorIO", "TestSupport"]),
+        .testTarget(name: "EvalTests", dependencies: ["Eval", "DiMRTrainer", "TestSupport"]),  // DiMRTrainer: its embedded shapes for the training scorer
+        .testTarget(name: "DiMRTrainerTests", dependencies: ["DiMRTrainer", "TestSupport"]),
+        .testTarget(name: "DistortionTests", dependencies: ["Distortion", "DiMRTrainer", "TestSupport"]),  // DiMRTrainer: its embedded shapes as a reference
+        .testTarget(name: "CLITests", dependencies: ["dimr-eval", "dimr-eval-fuzz", "TensorIO", "TestSupport"]),  // TensorIO: reading what the commands write
     ],
     // Swift 5 language mode: the numeric kernels share raw buffers across threads by design
     // (see Parallel.swift); strict-concurrency checking would only add wrappers around them.

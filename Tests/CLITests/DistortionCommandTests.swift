@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// `distortion score` end to end (issue #15): the weak-classifier refusal, the calibration and
@@ -18,8 +19,7 @@ final class DistortionCommandTests: XCTestCase {
     /// same classifier with the issue's AUC of 0.47 written into its card is refused, with an error
     /// naming the card, the field and the bound; with --force it is scored with a note.
     func testWeakClassifierWarnsAndUselessOneIsRefusedUnlessForced() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         var rng = SplitMix64(seed: 5, stream: "cli-flat", index: 0)
         let ref = dir.appendingPathComponent("flat.npz"), samples = dir.appendingPathComponent("samples.npz")
         let flat = (0..<40).flatMap { _ -> [UInt8] in
@@ -54,8 +54,7 @@ final class DistortionCommandTests: XCTestCase {
     /// reference images with a Clopper–Pearson interval, realism (Inception, when its weights are
     /// found) gives precision and density, and --heatmap writes one decodable PNG per worst sample.
     func testScoreJSONCalibrationRealismAndHeatmaps() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let a = try NpzFile(contentsOf: photos.appendingPathComponent("photos32_a.npz")).array("arr_0").asUInt8()
         let b = try NpzFile(contentsOf: photos.appendingPathComponent("photos32_b.npz")).array("arr_0").asUInt8()
         let ref = dir.appendingPathComponent("ref.npz"), samples = dir.appendingPathComponent("samples.npz")

@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 
 /// `doctor` reports the BLAS core really in use; dimr-eval's own choice must not override the user's.
@@ -17,8 +18,7 @@ final class DoctorTests: XCTestCase {
 
     /// The feature cache's folder follows DIMR_EVAL_CACHE, like the weights cache.
     func testDoctorNamesTheFeatureCache() throws {
-        let root = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: root) }
+        let root = try temporaryDirectory(self)
         let report = try CLI.json(["doctor", "--json"], environment: ["DIMR_EVAL_CACHE": root.path])
         XCTAssertEqual(report["cacheDirectory"] as? String, root.path)
         XCTAssertEqual(report["featureCache"] as? String, root.appendingPathComponent("features").path)

@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// What evaluation users reach for (issue 18), through the built binary: the feature cache
@@ -27,8 +28,7 @@ final class EvalUsersTests: XCTestCase {
     }
 
     func testFeatureCacheThroughTheCommands() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let env = ["DIMR_EVAL_CACHE": dir.appendingPathComponent("cache").path, "DIMR_EVAL_WEIGHTS": Self.weights]
         let a = dir.appendingPathComponent("a.npz"), b = dir.appendingPathComponent("b.npz")
         try batch(a, count: 6, seed: 1)   // density/coverage (k = 5) need 6
@@ -74,8 +74,7 @@ final class EvalUsersTests: XCTestCase {
     /// batch's labels (`arr_1`) and gives the same number, and samples without labels get null
     /// with a note.
     func testLabelAccuracyThroughEvalAndFeatures() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let env = ["DIMR_EVAL_CACHE": dir.appendingPathComponent("cache").path, "DIMR_EVAL_WEIGHTS": Self.weights]
         let ref = dir.appendingPathComponent("ref.npz"), real = dir.appendingPathComponent("real.npz")
         XCTAssertEqual(try CLI.run(["shapes", "--held-out", "--count", "60", "-o", ref.path]).status, 0)
@@ -109,8 +108,7 @@ final class EvalUsersTests: XCTestCase {
     /// holding out the same images finds the first run's entry (no new one, same FID), and the
     /// checkpoints' samples, new every time, are not stored.
     func testTrainingScorerReadsTheReferenceFromTheCache() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let env = ["DIMR_EVAL_CACHE": dir.appendingPathComponent("cache").path, "DIMR_EVAL_WEIGHTS": Self.weights]
         func train(_ name: String) throws -> [String: Any] {
             let run = dir.appendingPathComponent(name)
@@ -143,8 +141,7 @@ final class EvalUsersTests: XCTestCase {
     /// pytorch are refused against images read in ADM mode, and a file that records nothing gets a
     /// note in the output and in JSON `notes`.
     func testStatisticsLayoutAndProvenance() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let env = ["DIMR_EVAL_CACHE": dir.appendingPathComponent("cache").path, "DIMR_EVAL_WEIGHTS": Self.weights]
         let a = dir.appendingPathComponent("a.npz"), b = dir.appendingPathComponent("b.npz")
         try batch(a, count: 3, seed: 3)
@@ -173,8 +170,7 @@ final class EvalUsersTests: XCTestCase {
     /// `features --shard i/3` in its own process), then the merge task. The merged features equal
     /// a single pass byte for byte, so statistics and FID are identical too.
     func testParallelShardsMergeToTheSinglePass() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let images = dir.appendingPathComponent("images.npz"), other = dir.appendingPathComponent("other.npz")
         try batch(images, count: 10, seed: 5)
         try batch(other, count: 4, seed: 6)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Issue 16 through the built binary: each case it lists exits with a clear error (never a
@@ -19,8 +20,7 @@ final class ReliabilityTests: XCTestCase {
     }
 
     func testCrashesOfTheIssueAreClearErrors() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let images = fixture("inception/images_32.npz")
         try assertRefused(["fid", images, images, "--weights", dir.path], [dir.path, "weights", "a folder"])
         try assertRefused(["train", "--arch", "dit", "--batch-size", "0", "--out", dir.appendingPathComponent("r").path],
@@ -28,8 +28,7 @@ final class ReliabilityTests: XCTestCase {
     }
 
     func testNumericOptionsAreValidatedUpFront() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let out = dir.appendingPathComponent("r").path
         for (option, value, message) in [("--batch-size", "-1", "--batch-size must be at least 1, got -1"),
                                          ("--lr", "nan", "--lr must be a finite number above 0, got nan"),
@@ -55,8 +54,7 @@ final class ReliabilityTests: XCTestCase {
     }
 
     func testOutputsAreCheckedBeforeTheWork() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let copy = dir.appendingPathComponent("x.npz")
         try FileManager.default.copyItem(atPath: fixture("inception/images_32.npz"), toPath: copy.path)
         let before = try Data(contentsOf: copy)
@@ -75,8 +73,7 @@ final class ReliabilityTests: XCTestCase {
 
     /// A second input that cannot give statistics is refused before the first one's features.
     func testOneImageSecondInputIsRefusedFirst() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let one = dir.appendingPathComponent("one")
         try FileManager.default.createDirectory(at: one, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: fixture("io/images/rgb.png"), toPath: one.appendingPathComponent("a.png").path)
@@ -85,8 +82,7 @@ final class ReliabilityTests: XCTestCase {
     }
 
     func testTruncatedWeightsAreRefusedFast() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         var head = [UInt8](repeating: 0x20, count: 4 << 20)
         head.replaceSubrange(0..<4, with: [0x50, 0x4B, 0x03, 0x04])
         let cut = dir.appendingPathComponent("cut.pt")
@@ -98,8 +94,7 @@ final class ReliabilityTests: XCTestCase {
     }
 
     func testReportRefusesEmptyFoldersAndNonRuns() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let empty = dir.appendingPathComponent("empty"), other = dir.appendingPathComponent("other")
         for folder in [empty, other] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
         try Data("hello".utf8).write(to: other.appendingPathComponent("notes.txt"))
@@ -113,8 +108,7 @@ final class ReliabilityTests: XCTestCase {
     /// the step log continues exactly: steps a killed run logged after its last checkpoint are
     /// dropped, not repeated.
     func testResumeRefusesContradictionsAndContinuesTheStepLog() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let run = dir.appendingPathComponent("run")
         // The recipe options are saved with the run too (ModelConfig.prediction, TrainConfig).
         let recipe = ["--prediction", "velocity", "--time-sampling", "logit-normal", "--time-mean", "-0.5", "--min-snr", "5",
@@ -179,8 +173,7 @@ final class ReliabilityTests: XCTestCase {
     /// the next command writing into that folder removes them (before its work, so even one that
     /// then fails on its weights), and keeps a live process's temporaries and unrelated files.
     func testLeftoversOfAKilledFeaturesRunAreRemovedByTheNextRun() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let dead = try deadProcessID()
         let oldSpool = dir.appendingPathComponent(".out.npz.spatial.0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0.part")   // before this issue
         let stale = [oldSpool.lastPathComponent, ".out.npz.tmp-\(dead)-1234",

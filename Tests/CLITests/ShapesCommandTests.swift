@@ -1,12 +1,12 @@
 import Foundation
 import TensorIO
+import TestSupport
 import XCTest
 
 /// `dimr-eval shapes`: the embedded data exported for other tools must be the trainer's images.
 final class ShapesCommandTests: XCTestCase {
     func testStreamsAreContiguousAndHeldOutDiffers() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         func export(_ name: String, _ extra: [String]) throws -> NpyArray {
             let url = dir.appendingPathComponent(name)
             let r = try CLI.run(["shapes", "-o", url.path] + extra)

@@ -1,11 +1,11 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `train` → `train --resume` → `sample`, end to end through the built binary (tiny DiT, a few steps).
 final class TrainSampleTests: XCTestCase {
     func testTrainResumeSample() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let run = dir.appendingPathComponent("run")
 
         let first = try CLI.run(["train", "--arch", "dit", "--preset", "tiny", "--steps", "4", "--batch-size", "8",
@@ -61,8 +61,7 @@ final class TrainSampleTests: XCTestCase {
     }
 
     func testBadArchitectureIsAClearError() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let result = try CLI.run(["train", "--arch", "resnet", "--out", dir.appendingPathComponent("r").path])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("--arch") && result.stderr.contains("dimr, dit, uvit") && result.stderr.contains("resnet"),
@@ -70,8 +69,7 @@ final class TrainSampleTests: XCTestCase {
     }
 
     func testBadPresetAndMissingCheckpointAreClearErrors() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let preset = try CLI.run(["train", "--arch", "dit", "--preset", "gigantic", "--eval-every", "0", "--no-score", "--out", dir.appendingPathComponent("r").path])
         XCTAssertNotEqual(preset.status, 0)
         XCTAssertTrue(preset.stderr.contains("gigantic"), preset.stderr)
@@ -91,8 +89,7 @@ final class DemoContractTests: XCTestCase {
     /// recall, fid, kid, distortion_rate, samples, run_dir, label_accuracy, label_accuracy_reference}],
     /// comparison (distortion compare's JSON).
     func testDemoJSONContract() throws {
-        let dir = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let out = dir.appendingPathComponent("demo")
         let result = try CLI.run(["demo", "--out", out.path, "--steps", "2", "--eval-every", "2", "--arch", "dit", "--arch", "uvit",
                                   "--reference-count", "24", "--sample-count", "24", "--eval-samples", "12",

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 import TensorCore
 import DiMRTrainer
@@ -14,18 +15,11 @@ final class TrainingTests: XCTestCase {
         return try Trainer(model: model, data: EmbeddedTrainingData(seed: 11, size: 8), config: config, runFolder: folder)
     }
 
-    func temporaryFolder() -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-trainer-test-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     /// 6 steps straight vs 3 steps, checkpoint, a fresh process state resumed from it, 3 more:
     /// weights, EMA and optimiser moments identical (exact equality, no tolerance).
     func testResumeIsBitForBit() throws {
         for arch in [Architecture.dimr, .dit] {
-            let straightFolder = temporaryFolder(), splitFolder = temporaryFolder()
-            defer { try? FileManager.default.removeItem(at: straightFolder); try? FileManager.default.removeItem(at: splitFolder) }
+            let straightFolder = try temporaryDirectory(self), splitFolder = try temporaryDirectory(self)
             let straight = try makeTrainer(arch, folder: straightFolder, steps: 6)
             for _ in 0..<6 { straight.trainStep() }
 

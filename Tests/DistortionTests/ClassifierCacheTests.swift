@@ -2,6 +2,7 @@ import Distortion
 import Foundation
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// The classifier cache (Sources/Distortion/ClassifierCache.swift): the second request for the
@@ -11,12 +12,7 @@ import XCTest
 final class ClassifierCacheTests: XCTestCase {
     var root: URL!
 
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-classifier-cache-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+    override func setUpWithError() throws { root = try temporaryDirectory(self) }
 
     func reference(_ name: String, count: Int = 48) throws -> URL {
         let images = Array(try photos("a").prefix(count))

@@ -3,6 +3,7 @@ import Foundation
 import InceptionNet
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// The feature cache (Sources/Eval/Inputs/FeatureCache.swift): a hit gives bit-identical features

@@ -2,6 +2,7 @@ import Eval
 import Foundation
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// FID / sFID against scipy's sqrtm route (the ADM evaluator's formula in the anchors kit) and

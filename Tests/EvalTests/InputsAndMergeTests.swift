@@ -2,6 +2,7 @@ import Eval
 import Foundation
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// Loading features/statistics files, merging shards exactly, the whole suite end to end, and

@@ -3,6 +3,7 @@ import Foundation
 import InceptionNet
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// Preprocessing provenance (Sources/Eval/Inputs/Preprocessing.swift) and the statistics layouts.

@@ -2,6 +2,7 @@ import Eval
 import Foundation
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// Issue 16, the inputs of the metrics: statistics that are not a covariance, non-finite

@@ -3,6 +3,7 @@ import Foundation
 import InceptionNet
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// `features --shard i/n` without the binary (Sources/Eval/Inputs/Shard.swift, WriteFeatures.swift):

@@ -64,13 +64,6 @@ func moments(_ x: Tensor, rows: Range<Int>? = nil, chunk: Int = 97) -> FeatureMo
     return acc.finish()
 }
 
-func temporaryDirectory(_ test: XCTestCase) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evaltests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-    return dir
-}
-
 func assertRelative(_ value: Double, _ expected: Double, _ tolerance: Double, _ what: String,
                     file: StaticString = #filePath, line: UInt = #line) {
     let err = abs(value - expected) / max(abs(expected), 1e-300)

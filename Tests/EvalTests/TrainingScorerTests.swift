@@ -5,6 +5,7 @@ import Foundation
 import InceptionNet
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// `train`'s checkpoint scorer (Sources/Eval/Training/TrainingScorer.swift) without the binary:

@@ -36,9 +36,3 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     for i in a.indices { m = max(m, abs(a[i] - b[i])) }
     return m
 }
-
-func temporaryDirectory() throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inception-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
-}

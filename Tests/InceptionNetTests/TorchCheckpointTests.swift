@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// The PyTorch file reader against files torch.save wrote (fixtures/inception/checkpoint_*.pt),
@@ -34,8 +35,7 @@ final class TorchCheckpointTests: XCTestCase {
     /// Our writer's output reads back exactly (torch.load reading it was checked by hand:
     /// `torch.load(path)` gives the same tensors).
     func testStateDictWriterRoundTrip() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let a = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, -6]), b = Tensor(shape: [70000], repeating: 0.25)
         let url = dir.appendingPathComponent("w.pth")
         try writeTorchStateDict([("layer.weight", a), ("big", b)], to: url)
@@ -48,8 +48,7 @@ final class TorchCheckpointTests: XCTestCase {
     }
 
     func testTruncatedAndCorruptFilesThrow() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         for name in ["checkpoint_zip.pt", "checkpoint_legacy.pt"] {
             let bytes = try [UInt8](Data(contentsOf: inceptionFixture(name)))
             for cut in [1, 16, 100, bytes.count / 2, bytes.count - 30] {

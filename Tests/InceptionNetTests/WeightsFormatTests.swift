@@ -2,6 +2,7 @@ import Foundation
 import InceptionNet
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// The three weight formats give the same network.
@@ -27,8 +28,7 @@ final class WeightsFormatTests: XCTestCase {
         for i in 0..<fc.count { state = state &* 6364136223846793005 &+ 1442695040888963407; fc.data[i] = Float(Int64(bitPattern: state) >> 40) / Float(1 << 23) * 0.05 }
         stateDict.append(("fc.weight", fc)); stateDict.append(("fc.bias", Tensor(zeros: [1008])))
 
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let pth = dir.appendingPathComponent("pt_inception-test.pth")
         try writeTorchStateDict(stateDict, to: pth)
 
@@ -57,8 +57,7 @@ final class WeightsFormatTests: XCTestCase {
 
     /// A state dict missing a layer names the missing key.
     func testIncompleteStateDictNamesTheKey() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let url = dir.appendingPathComponent("bad.pth")
         try writeTorchStateDict([("Conv2d_1a_3x3.conv.weight", Tensor(zeros: [32, 3, 3, 3]))], to: url)
         XCTAssertThrowsError(try InceptionWeights.load(url)) { error in
@@ -73,8 +72,7 @@ final class WeightsFormatTests: XCTestCase {
     }
 
     func testSHA1() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         let url = dir.appendingPathComponent("abc")
         try Data("abc".utf8).write(to: url)
         XCTAssertEqual(try sha1Hex(of: url), "a9993e364706816aba3e25717850c26c9cd0d89d")   // FIPS 180 example

@@ -2,22 +2,21 @@ import Foundation
 import InceptionNet
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// Issue 16, the weights: a folder, NaN weights and a corrupt zip member are refused by name
 /// when the weights load, not later as a crash or as "mu[3] is nan".
 final class WeightsReliabilityTests: XCTestCase {
     func testFolderAsWeightsIsAClearError() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         XCTAssertThrowsError(try InceptionWeights.load(dir)) { error in
             XCTAssertTrue("\(error)".contains(dir.path) && "\(error)".contains("a folder"), "\(error)")
         }
     }
 
     func testNonFiniteWeightsAreRefusedNamingTheTensor() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         var values = [Float](repeating: 0.1, count: 32 * 3 * 3 * 3)
         values[40] = .nan
         let url = dir.appendingPathComponent("nan.safetensors")
@@ -33,8 +32,7 @@ final class WeightsReliabilityTests: XCTestCase {
     /// (before: loaded silently, FID 48.68 instead of 51.61).
     func testCorruptWeightsAreRefusedByCRC() throws {
         let weights = try realWeights()
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self)
         var bytes = [UInt8](try Data(contentsOf: weights))
         bytes[bytes.count / 2] ^= 0x10      // inside some storage member (87 MB of them)
         let url = dir.appendingPathComponent("corrupt.pt")

@@ -12,14 +12,6 @@ func fixtureJSON(_ path: String) throws -> [String: Any] {
     try JSONSerialization.jsonObject(with: Data(contentsOf: fixture(path))) as! [String: Any]
 }
 
-/// A fresh empty directory, removed when the test ends.
-func temporaryDirectory(_ test: XCTestCase) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tensorio-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-    return dir
-}
-
 /// Asserts that `body` throws a FormatError whose text contains every one of `fragments`
 /// (the field, and a word of what was found), and returns it.
 @discardableResult

@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import TestSupport
 import XCTest
 
 /// Image folders (recursive, sorted, mixed sizes), ADM .npz and .npy sources, streamed in batches.

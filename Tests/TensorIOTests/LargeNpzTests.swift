@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import TestSupport
 import XCTest
 
 /// Past 4 GiB (zip64 sizes and offsets): write with NpzStreamWriter, stream back through

@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import TestSupport
 import XCTest
 
 /// .npy files written by numpy 2.4 (fixtures/io/npy) read back exactly; our files round-trip.

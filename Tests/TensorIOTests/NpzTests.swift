@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import TestSupport
 import XCTest
 
 /// .npz archives written by np.savez (stored) and np.savez_compressed (deflated); our writers'

@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import TestSupport
 import XCTest
 
 /// Issue 16, the file layer: image variants decode to the expected pixels, damaged zips are

@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// safetensors files written by the `safetensors` package (0.8) read back exactly; ours round-trip.

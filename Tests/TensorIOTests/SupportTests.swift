@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import TestSupport
 import XCTest
 
 /// Atomic writes and the progress line.
