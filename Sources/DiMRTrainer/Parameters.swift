@@ -12,6 +12,8 @@ public enum Initializer: Sendable {
     case xavierUniform(fanIn: Int, fanOut: Int)
     /// U(−1/√fanIn, 1/√fanIn) (torch's default for conv and linear layers)
     case torchDefault(fanIn: Int)
+    /// these exact values (row-major, as many as the tensor has)
+    case values([Float])
 }
 
 /// One trainable tensor with its checkpoint name and optimiser group.
@@ -71,6 +73,9 @@ public final class ParameterStore {
         case .torchDefault(let fanIn):
             let a = 1 / Double(max(fanIn, 1)).squareRoot()
             for i in 0..<t.count { t.data[i] = Float((rng.uniform() * 2 - 1) * a) }
+        case .values(let values):
+            precondition(values.count == t.count, "parameter \(name) \(shape): \(values.count) initial values for \(t.count) entries")
+            for i in 0..<t.count { t.data[i] = values[i] }
         }
         return register(Parameter(name: name, variable: Variable(t, requiresGrad: true), decays: decays))
     }

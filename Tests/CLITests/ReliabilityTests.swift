@@ -112,7 +112,7 @@ final class ReliabilityTests: XCTestCase {
         let run = dir.appendingPathComponent("run")
         // The recipe options are saved with the run too (ModelConfig.prediction, TrainConfig).
         let recipe = ["--prediction", "velocity", "--time-sampling", "logit-normal", "--time-mean", "-0.5", "--min-snr", "5",
-                      "--lr-decay", "cosine", "--lr-floor", "0.2", "--eval-sampler", "ddim"]
+                      "--lr-decay", "cosine", "--lr-floor", "0.2", "--eval-sampler", "ddim", "--position-init", "sincos"]
         let base = ["train", "--arch", "dit", "--batch-size", "4", "--eval-every", "0", "--no-score", "--out", run.path, "--log-every", "1"]
         let first = try CLI.run(base + recipe + ["--steps", "3"])
         XCTAssertEqual(first.status, 0, first.stderr)
@@ -121,11 +121,11 @@ final class ReliabilityTests: XCTestCase {
                           ["--resume", "--arch: given uvit, the run has dit", "--batch-size: given 8, the run has 4"])
         try assertRefused(["train", "--arch", "dit", "--steps", "5", "--no-score", "--out", run.path, "--resume",
                            "--prediction", "epsilon", "--time-sampling", "uniform", "--time-std", "2", "--min-snr", "0",
-                           "--lr-decay", "constant", "--lr-floor", "0.3", "--eval-sampler", "ddpm"],
+                           "--lr-decay", "constant", "--lr-floor", "0.3", "--eval-sampler", "ddpm", "--position-init", "normal"],
                           ["--prediction: given epsilon, the run has velocity", "--time-sampling: given uniform, the run has logit-normal",
                            "--time-std: given 2.0, the run has 1.0", "--min-snr: given 0.0, the run has 5.0",
                            "--lr-decay: given constant, the run has cosine", "--lr-floor: given 0.3, the run has 0.2",
-                           "--eval-sampler: given ddpm, the run has ddim"])
+                           "--eval-sampler: given ddpm, the run has ddim", "--position-init: given normal, the run has sincos"])
         // The same values again agree with the run (checked below by the resume that follows).
         let agreeing = try CLI.run(["train", "--arch", "dit", "--steps", "3", "--no-score", "--out", run.path, "--resume"] + recipe)
         XCTAssertEqual(agreeing.status, 0, agreeing.stderr)

@@ -38,6 +38,31 @@ final class ModelTests: XCTestCase {
     func testDiTGradients() throws { try checkModel(.dit) }
     func testUViTGradients() throws { try checkModel(.uvit) }
 
+    /// The recipe's sin-cos start of the learned position tables: U-ViT's patch rows and each DiMR
+    /// branch's table are DiT's 2-D sin-cos table of that grid, U-ViT's time and class rows zero;
+    /// the papers' start (and a checkpoint's config without the field) stays N(0, 0.02).
+    func testPositionTableStarts() throws {
+        for arch in [Architecture.uvit, .dimr] {
+            var config = try modelConfig(arch, preset: "tiny")
+            config.positionInit = .sinCos
+            let model = try makeModel(config, seed: 1)
+            let tables = arch == .uvit ? [("pos_embed", 2, 8, 128)]
+                : config.dimr!.branches.enumerated().map { ("stages.\($0.offset).position_embeddings", 0, 32 / $0.element.patch, $0.element.dim) }
+            for (name, extra, grid, dim) in tables {
+                let values = try XCTUnwrap(model.parameters[name], name).value.array
+                XCTAssertEqual(values.count, (extra + grid * grid) * dim, name)
+                XCTAssertEqual(Array(values[0..<(extra * dim)]), [Float](repeating: 0, count: extra * dim), name)
+                XCTAssertEqual(Array(values[(extra * dim)...]), sinusoidalPositions2D(dim: dim, height: grid, width: grid).array, name)
+            }
+            config.positionInit = nil
+            let papers = try XCTUnwrap(try makeModel(config, seed: 1).parameters[tables[0].0]).value.array
+            let std = (papers.map { $0 * $0 }.reduce(0, +) / Float(papers.count)).squareRoot()
+            XCTAssertEqual(std, 0.02 * 0.88, accuracy: 0.002, "\(arch): truncated N(0, 0.02) has std ≈ 0.0176")
+        }
+        let old = try JSONDecoder().decode(ModelConfig.self, from: JSONEncoder().encode(try modelConfig(.uvit, preset: "tiny")))
+        XCTAssertNil(old.positionInit)
+    }
+
     func testPredictionShapes() throws {
         for (arch, preset) in [(Architecture.dimr, "tiny"), (.dimr, "tiny-3R"), (.dit, "tiny"), (.uvit, "tiny")] {
             let model = try makeModel(try modelConfig(arch, preset: preset), seed: 1)

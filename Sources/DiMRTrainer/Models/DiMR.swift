@@ -95,7 +95,8 @@ private struct DiMRBranch {
         kind = b.kind
         size = model.imageSize / b.patch
         stem = PatchEmbedding(s, "\(name).input_layer.conv", channels: model.channels, dim: b.dim, patch: b.patch)
-        positions = s.make("\(name).position_embeddings", [size * size, b.dim], .truncatedNormal(std: 0.02), decays: false)
+        positions = s.make("\(name).position_embeddings", [size * size, b.dim],
+                           learnedPositionInit(model.positionInit, extraTokens: 0, grid: size, dim: b.dim), decays: false)
         classToken = b.kind == .transformer
             ? s.make("\(name).class_embeds", [model.numClasses + 1, b.dim], .truncatedNormal(std: 0.02), decays: false) : nil
         if let low = lowres {

@@ -100,6 +100,18 @@ public func timestepEmbedding(_ times: [Float], dim: Int, maxPeriod: Double = 10
     return e
 }
 
+/// The initialiser of a learned position table of `extraTokens` leading tokens (time, class)
+/// and an h×w grid: the papers' truncated N(0, 0.02), or the 2-D sin-cos table with the extra
+/// tokens' rows at zero.
+func learnedPositionInit(_ choice: PositionInit?, extraTokens: Int, grid: Int, dim: Int) -> Initializer {
+    switch choice ?? .normal {
+    case .normal: return .truncatedNormal(std: 0.02)
+    case .sinCos:
+        let table = sinusoidalPositions2D(dim: dim, height: grid, width: grid)
+        return .values([Float](repeating: 0, count: extraTokens * dim) + table.array)
+    }
+}
+
 /// Fixed 2-D sine-cosine position embedding of an h×w grid (DiT's `get_2d_sincos_pos_embed`):
 /// the first half of the channels encode the column, the second half the row. → (h·w, dim)
 public func sinusoidalPositions2D(dim: Int, height h: Int, width w: Int) -> Tensor {

@@ -33,8 +33,21 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 
     public var target: Prediction { prediction ?? .epsilon }
 
+    /// How U-ViT's and DiMR's learned position tables start (nil in checkpoints made before the
+    /// choice existed: the papers' N(0, 0.02)). DiT's positions are fixed sin-cos either way.
+    public var positionInit: PositionInit?
+
     /// Weight of each prediction's term in the loss, coarsest first (one 1 for single-output models).
     public var lossWeights: [Float] { dimr?.lossWeights ?? [1] }
+}
+
+/// The starting values of a learned position table. The parameter is trained the same either
+/// way; only where it starts differs (README, "Training recipe").
+public enum PositionInit: String, Codable, CaseIterable, Sendable {
+    /// truncated N(0, 0.02), as in U-ViT's and DiMR's code
+    case normal
+    /// DiT's fixed 2-D sin-cos table (extra tokens at zero), as MAE starts its learned table
+    case sinCos = "sincos"
 }
 
 public enum ModelError: Error, CustomStringConvertible {

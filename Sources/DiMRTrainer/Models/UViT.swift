@@ -41,7 +41,8 @@ final class UViT: DenoisingModel {
         let grid = config.imageSize / c.patch
         patchEmbed = PatchEmbedding(s, "patch_embed.proj", channels: config.channels, dim: c.dim, patch: c.patch)
         labelTable = s.make("label_emb.weight", [config.numClasses + 1, c.dim], .normal(std: 1), decays: false)  // nn.Embedding's default
-        positions = s.make("pos_embed", [2 + grid * grid, c.dim], .truncatedNormal(std: 0.02), decays: false)
+        positions = s.make("pos_embed", [2 + grid * grid, c.dim],
+                           learnedPositionInit(config.positionInit, extraTokens: 2, grid: grid, dim: c.dim), decays: false)
         inBlocks = (0..<(c.depth / 2)).map { UViTBlock(s, "in_blocks.\($0)", c, skip: false) }
         midBlock = UViTBlock(s, "mid_block", c, skip: false)
         outBlocks = (0..<(c.depth / 2)).map { UViTBlock(s, "out_blocks.\($0)", c, skip: true) }

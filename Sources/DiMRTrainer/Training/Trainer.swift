@@ -29,6 +29,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// The network's target in new runs (stored in ModelConfig.prediction, which the samplers read).
     /// x₀: ahead of ε at every budget measured on the tiny DiT (fixtures/trainer/RUNLOG.md, "Recipe search").
     public static let recipePrediction: Prediction = .data
+    public static let recipePositionInit: PositionInit = .normal
 
     public init() {}
 }

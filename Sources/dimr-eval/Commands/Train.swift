@@ -25,6 +25,8 @@ struct Train: ParsableCommand {
     var schedule: NoiseSchedule.Kind?
     @Option(help: "What the network predicts: epsilon, data (x₀) or velocity (v). Default: the training recipe's (README).")
     var prediction: Prediction?
+    @Option(help: "Start of U-ViT's and DiMR's learned position tables: normal (the papers' N(0, 0.02)) or sincos (the 2-D sin-cos table). Default: the recipe's (README).")
+    var positionInit: PositionInit?
     @Option(help: "Timesteps drawn for training: uniform or logit-normal (with --time-mean/--time-std). Default: the recipe's.")
     var timeSampling: TimeSamplingChoice?
     @Option(parsing: .unconditional, help: "Logit-normal timestep sampling: mean of the logit. Default: 0.") var timeMean: Double?
@@ -82,6 +84,7 @@ struct Train: ParsableCommand {
         check("--seed", seed, training.seed)
         // The recipe: a run saved before these options existed reads as ε, uniform, constant.
         check("--prediction", prediction?.rawValue, saved.target.rawValue)
+        check("--position-init", positionInit?.rawValue, (saved.positionInit ?? .normal).rawValue)
         check("--eval-sampler", evalSampler?.rawValue, training.evalSampling.sampler.rawValue)
         switch training.timeSampling ?? .uniform {
         case .uniform:
@@ -157,6 +160,7 @@ struct Train: ParsableCommand {
         var modelConfiguration = try modelConfig(arch, preset: preset ?? "tiny", imageSize: trainingData.imageSize,
                                                  channels: 3, numClasses: trainingData.numClasses)
         modelConfiguration.prediction = prediction ?? TrainConfig.recipePrediction
+        modelConfiguration.positionInit = positionInit ?? TrainConfig.recipePositionInit
         if let state = resumedState {
             if state.step >= steps {
                 FileHandle.standardError.write(Data("\(out): already at step \(state.step) (--steps \(steps)); nothing to do\n".utf8))
@@ -206,6 +210,7 @@ struct Train: ParsableCommand {
 enum TimeSamplingChoice: String, ExpressibleByArgument, CaseIterable { case uniform, logitNormal = "logit-normal" }
 enum LearningRateDecayChoice: String, ExpressibleByArgument, CaseIterable { case constant, cosine }
 extension Prediction: ExpressibleByArgument {}
+extension PositionInit: ExpressibleByArgument {}
 extension SamplerKind: OptionChoice {}
 extension Architecture: OptionChoice {}
 extension NoiseSchedule.Kind: OptionChoice {}
