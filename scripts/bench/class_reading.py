@@ -1,61 +1,40 @@
 #!/usr/bin/env python3
 """How much does a trained U-ViT read its class token? (With --dit-repo instead: how much a DiT's
 output depends on its label, for comparison.) Loads a `dimr-eval train --arch uvit`
-checkpoint into baofff/U-ViT's `libs/uvit.py` (as official_uvit_crosscheck.py does), noises
+checkpoint into baofff/U-ViT's `libs/uvit.py` (as official_crosscheck.py does), noises
 embedded-shape images (an ADM batch with labels, e.g. `dimr-eval shapes --held-out`) to a few
 timesteps of the linear schedule, and prints per block the share of the patch tokens' attention
 that lands on the class token (uniform attention: 1 / (2 + patches)), and how much the x0
 prediction moves when the true label is swapped for another (mean |Δ| in grey levels).
 
-    python3 scripts/bench/uvit_class_attention.py RUN/checkpoints/step-00006000.safetensors \
+    python3 scripts/bench/class_reading.py RUN/checkpoints/step-00006000.safetensors \
         held-out.npz --uvit-repo /tmp/U-ViT
 """
-import argparse, sys
+import argparse
 import numpy as np
 
 p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 p.add_argument("checkpoint"); p.add_argument("images"); p.add_argument("--uvit-repo"); p.add_argument("--dit-repo")
 p.add_argument("--count", type=int, default=64); p.add_argument("--timesteps", default="100,400,700,999")
 a = p.parse_args()
-if bool(a.uvit_repo) == bool(a.dit_repo):
-    sys.exit("give one of --uvit-repo (a U-ViT checkpoint) and --dit-repo (a DiT checkpoint)")
-sys.path.insert(0, a.uvit_repo or a.dit_repo)
+from crosscheck_common import load_official
+model = load_official(a.checkpoint, a.dit_repo, a.uvit_repo)
 import torch
-from crosscheck_common import read_safetensors
 
-tensors = read_safetensors(a.checkpoint)
 shares = {}
+def recorder(block_name):
+    def hook(module, inputs, output):
+        x = inputs[0]
+        B, L, C = x.shape
+        qkv = module.qkv(x).reshape(B, L, 3, module.num_heads, C // module.num_heads).permute(2, 0, 3, 1, 4)
+        attn = ((qkv[0] @ qkv[1].transpose(-2, -1)) * module.scale).softmax(-1)   # B H L L
+        shares.setdefault(block_name, []).append(attn[:, :, 2:, 0].mean().item())  # patches → class (token 0 officially)
+    return hook
 if a.uvit_repo:
-    import libs.uvit as uvit
-    model = uvit.UViT(img_size=32, patch_size=4, in_chans=3, embed_dim=128, depth=5, num_heads=4, mlp_ratio=4,
-                      qkv_bias=False, mlp_time_embed=False, num_classes=11, conv=True, skip=True)
-    state = model.state_dict()
-    for name, official in state.items():
-        value = torch.from_numpy(tensors[f"ema.{name}"].copy())
-        if name == "pos_embed":
-            value = value[[1, 0] + list(range(2, value.shape[0]))]
-        state[name] = value.reshape(official.shape)
-    def recorder(block_name):
-        def hook(module, inputs, output):
-            x = inputs[0]
-            B, L, C = x.shape
-            qkv = module.qkv(x).reshape(B, L, 3, module.num_heads, C // module.num_heads).permute(2, 0, 3, 1, 4)
-            attn = ((qkv[0] @ qkv[1].transpose(-2, -1)) * module.scale).softmax(-1)   # B H L L
-            shares.setdefault(block_name, []).append(attn[:, :, 2:, 0].mean().item())  # patches → class (token 0 officially)
-        return hook
     blocks = [("in." + str(i), b) for i, b in enumerate(model.in_blocks)] + [("mid", model.mid_block)] \
         + [("out." + str(i), b) for i, b in enumerate(model.out_blocks)]
     for name, b in blocks:
         b.attn.register_forward_hook(recorder(name))
-else:
-    from models import DiT
-    model = DiT(input_size=32, patch_size=4, in_channels=3, hidden_size=128, depth=4, num_heads=4, num_classes=10, learn_sigma=False)
-    state = model.state_dict()
-    for name in state:
-        if name != "pos_embed":
-            state[name] = torch.from_numpy(tensors["ema." + name.replace("embedding_table.weight", "embedding_table")].copy())
-model.load_state_dict(state)
-model.eval()
 
 batch = np.load(a.images)
 x0 = torch.from_numpy(batch["arr_0"][:a.count].astype(np.float32) / 127.5 - 1).permute(0, 3, 1, 2)
