@@ -231,12 +231,3 @@ public struct DemoPipeline {
         try EmbeddedShapes(seed: UInt64(settings.seed)).writeBatch(firstIndex..<(firstIndex + count), to: url)
     }
 }
-
-/// `value`'s JSON as JSONSerialization reads it back: the untyped object the demo's summary and
-/// metrics line are built from, as they were when they read the files these values were written to.
-func jsonObject<T: Encodable>(_ value: T) throws -> [String: Any] {
-    guard let object = try JSONSerialization.jsonObject(with: encodeJSON(value, style: .document)) as? [String: Any] else {
-        throw MetricError("\(T.self): expected a JSON object")
-    }
-    return object
-}
