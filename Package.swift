@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 // dimr-eval: layers, bottom to top (imports point down only):
 //   C wrappers (CBLAS, CJPEG, CPNG, CFFTW) → TensorCore → TensorIO
-//   → InceptionNet, Distortion → Eval (metrics, inputs, report) → dimr-eval (executable)
-//   → DiMRTrainer (models, training, sampling) ────────────────→ dimr-eval
+//   → InceptionNet, Distortion → Eval (metrics, inputs, report) ─┐
+//   → DiMRTrainer (models, training, sampling) ──────────────────┴→ Pipeline (train + score, sample, demo) → dimr-eval (executable)
 import PackageDescription
 
 let package = Package(
@@ -34,9 +34,12 @@ let package = Package(
         .target(name: "DiMRTrainer", dependencies: ["TensorCore", "TensorIO"]),
         .target(name: "Distortion", dependencies: ["TensorCore", "TensorIO", "CFFTW", "InceptionNet"],),
         .target(name: "Eval", dependencies: ["TensorCore", "TensorIO", "InceptionNet", "Distortion"]),
+        // What needs both a model and the metrics: a training run scored at its checkpoints,
+        // sampling a checkpoint into files, and the demo's whole pipeline.
+        .target(name: "Pipeline", dependencies: ["DiMRTrainer", "Eval", "Distortion", "TensorIO"]),
 
         .executableTarget(name: "dimr-eval", dependencies: [
-            "Eval", "TensorCore", "TensorIO", "InceptionNet", "DiMRTrainer", "Distortion",
+            "Pipeline", "Eval", "TensorCore", "TensorIO", "InceptionNet", "DiMRTrainer", "Distortion",
             "CJPEG", "CPNG", "CFFTW",  // only to report their versions in `doctor`
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -52,6 +55,7 @@ let package = Package(
         .testTarget(name: "InceptionNetTests", dependencies: ["InceptionNet", "TensorIO", "TestSupport"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "DiMRTrainer", "TestSupport"]),  // DiMRTrainer: its embedded shapes for the training scorer
         .testTarget(name: "DiMRTrainerTests", dependencies: ["DiMRTrainer", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
         .testTarget(name: "DistortionTests", dependencies: ["Distortion", "DiMRTrainer", "TestSupport"]),  // DiMRTrainer: its embedded shapes as a reference
         .testTarget(name: "CLITests", dependencies: ["dimr-eval", "dimr-eval-fuzz", "TensorIO", "TestSupport"]),  // TensorIO: reading what the commands write
     ],

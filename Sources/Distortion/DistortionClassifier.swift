@@ -166,9 +166,7 @@ public struct DistortionClassifier: Sendable {
         try writeSafetensors(tensors, metadata: ["format": card.format, "feature_provider": card.featureProvider,
                                                  "threshold": String(card.threshold)],
                              to: directory.appendingPathComponent(DistortionClassifier.weightsFile))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try writeAtomically(try encoder.encode(card), to: directory.appendingPathComponent(DistortionClassifier.cardFile))
+        try writeAtomically(try encodeJSON(card, style: .document), to: directory.appendingPathComponent(DistortionClassifier.cardFile))
     }
 
     /// Reads a classifier saved by `save(to:)` (format 1 or 2).

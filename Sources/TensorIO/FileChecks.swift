@@ -74,6 +74,9 @@ public enum StaleTemporaries {
             ".\(url.lastPathComponent)\(tag).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(host)")
     }
 
+    /// What a command says for each temporary it removed (on stderr, so a user knows where space went).
+    public static func removalNote(_ url: URL) -> String { "removed a stale temporary file of a stopped run: \(url.path)" }
+
     /// This machine's name as it appears in temporary names ("" when unknown).
     static let host: String = {
         var buffer = [CChar](repeating: 0, count: 256)

@@ -1,5 +1,9 @@
 import Foundation
 
+/// The one place the package writes JSON: typed values (`encodeJSON`, `jsonText`), untyped objects
+/// (`encodeJSONObject`, `jsonObjectText`), event lines (`jsonEventLine`) and appended metrics lines
+/// (`appendJSONLine`). The only other writer is the safetensors header, a file format of its own.
+
 /// The two shapes of JSON the package writes. Keys are always sorted: scripts, diffs and the
 /// README's contracts see one order whatever the process's dictionary hash seed.
 public enum JSONStyle: Sendable {
@@ -11,29 +15,50 @@ public enum JSONStyle: Sendable {
 }
 
 /// `value` encoded as JSON in `style`. `nonFinite` decides what NaN and ±∞ become (the default
-/// throws, so a NaN metric is not silently written as a number JSON cannot hold).
+/// throws, so a NaN metric is not silently written as a number JSON cannot hold); `keys` how
+/// property names become keys (the default: as they are, or as the type's CodingKeys say).
 public func encodeJSON<T: Encodable>(_ value: T, style: JSONStyle,
-                                     nonFinite: JSONEncoder.NonConformingFloatEncodingStrategy = .throw) throws -> Data {
+                                     nonFinite: JSONEncoder.NonConformingFloatEncodingStrategy = .throw,
+                                     keys: JSONEncoder.KeyEncodingStrategy = .useDefaultKeys) throws -> Data {
     let encoder = JSONEncoder()
     switch style {
     case .document: encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     case .line: encoder.outputFormatting = [.sortedKeys]
     }
     encoder.nonConformingFloatEncodingStrategy = nonFinite
+    encoder.keyEncodingStrategy = keys
     return try encoder.encode(value)
 }
 
 /// `encodeJSON` as text.
 public func jsonText<T: Encodable>(_ value: T, style: JSONStyle,
-                                   nonFinite: JSONEncoder.NonConformingFloatEncodingStrategy = .throw) throws -> String {
-    String(decoding: try encodeJSON(value, style: style, nonFinite: nonFinite), as: UTF8.self)
+                                   nonFinite: JSONEncoder.NonConformingFloatEncodingStrategy = .throw,
+                                   keys: JSONEncoder.KeyEncodingStrategy = .useDefaultKeys) throws -> String {
+    String(decoding: try encodeJSON(value, style: style, nonFinite: nonFinite, keys: keys), as: UTF8.self)
 }
 
-/// An untyped object (from JSONSerialization, or built as `[String: Any]`) as one sorted-key line.
-/// Kept apart from `jsonText`: JSONSerialization formats numbers its own way, and the files and
-/// outputs written through it so far keep their bytes.
+/// An untyped object (from JSONSerialization, or built as `[String: Any]`) as JSON in `style`.
+/// Kept apart from `encodeJSON`: JSONSerialization formats numbers its own way, and the files and
+/// outputs written through it (features and statistics `meta`, the demo's summary) keep their bytes.
+public func encodeJSONObject(_ object: Any, style: JSONStyle = .line) throws -> Data {
+    switch style {
+    case .document: return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    case .line: return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    }
+}
+
+/// `encodeJSONObject` as one sorted-key line of text.
 public func jsonObjectText(_ object: Any) throws -> String {
-    String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    String(decoding: try encodeJSONObject(object), as: UTF8.self)
+}
+
+/// `value`'s JSON read back as an untyped object, as a reader of the file it was written to sees it
+/// (numbers through JSONSerialization's parser, which may differ from `value`'s in the last digit).
+public func jsonObject<T: Encodable>(_ value: T) throws -> [String: Any] {
+    guard let object = try JSONSerialization.jsonObject(with: encodeJSON(value, style: .document)) as? [String: Any] else {
+        throw FormatError(file: "\(T.self)", field: "JSON", expected: "an object", found: "another JSON value")
+    }
+    return object
 }
 
 /// One JSON line for scripts: the value's fields plus `"event"` naming what kind of line it is.

@@ -114,6 +114,8 @@ public func writeSafetensors(_ tensors: [String: Tensor], metadata: [String: Str
         header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]] as [String: Any]
         offset += 4 * t.count
     }
+    // The format's own header, not one of our JSON outputs (JSONText.swift): compact with slashes
+    // unescaped, as the reference writer (serde_json) lays it out; sorted so the bytes are stable.
     var json = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes]))
     json += [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8)  // data starts 8-byte aligned
     let writer = try AtomicFileWriter(url)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import TensorIO
 
 // Checks every command makes before its work starts: numeric options in range, outputs that can
@@ -44,9 +45,7 @@ func checkedOutput(_ path: String, option: String = "-o", inputs: [String] = [])
 }
 
 func reportRemovedTemporaries(_ removed: [URL]) {
-    for url in removed {
-        FileHandle.standardError.write(Data("removed a stale temporary file of a stopped run: \(url.path)\n".utf8))
-    }
+    for url in removed { warn(StaleTemporaries.removalNote(url)) }
 }
 
 /// A closed set of option values, parsed with `@Option(transform: T.parse)`. ArgumentParser's own
@@ -61,4 +60,11 @@ extension OptionChoice {
         }
         return value
     }
+}
+
+/// Runs library work that may refuse an option once it has looked (`OptionRefusal`: a saved run,
+/// a checkpoint's classes): the refusal is shown as the CLI's own option checks are (usage line,
+/// exit code 64), not as a failure of the work.
+func refusingOptions<T>(_ work: () throws -> T) throws -> T {
+    do { return try work() } catch let refusal as OptionRefusal { throw ValidationError(refusal.message) }
 }

@@ -41,7 +41,7 @@ final class DistortionCommandTests: XCTestCase {
         var summary = try XCTUnwrap(card["heldOutSummary"] as? [String: Any])
         summary["auc"] = 0.47
         card["heldOutSummary"] = summary
-        try JSONSerialization.data(withJSONObject: card).write(to: cardURL)
+        try encodeJSONObject(card).write(to: cardURL)
         let refused = try CLI.run(base)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("held-out AUC") && refused.stderr.contains("0.470") && refused.stderr.contains("card.json")

@@ -1,5 +1,6 @@
 import Distortion
 import Foundation
+import TensorIO
 import XCTest
 
 final class StatisticsTests: XCTestCase {
@@ -145,7 +146,7 @@ final class StatisticsTests: XCTestCase {
                                                           mannWhitneyUTest(low, mixed).p]))
         XCTAssertTrue(tests[0].significant)
         XCTAssertEqual(tests[0].u, 3600)
-        let json = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
+        let json = try jsonText(c, style: .line)
         XCTAssertTrue(json.contains("\"score_test\":{"), json)
         let old = try JSONDecoder().decode(DistortionComparison.self, from: Data(#"{"labels":["a"],"scores":[],"pairs":[{"a":"a","b":"b","difference":0,"z":0,"p":1,"p_holm":1,"significant":false}]}"#.utf8))
         XCTAssertNil(old.pairs[0].scoreTest)

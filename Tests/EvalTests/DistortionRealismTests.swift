@@ -2,6 +2,7 @@ import Distortion
 import Eval
 import Foundation
 import TensorCore
+import TensorIO
 import XCTest
 
 /// The realism check beside a distortion rate (issue #15, item 2): it reports what
@@ -36,7 +37,7 @@ final class DistortionRealismTests: XCTestCase {
         XCTAssertTrue(off.notes.first?.contains("off the data manifold") ?? false, "\(off.notes)")
 
         // The JSON says it in so many words, and reads back.
-        let json = String(decoding: try JSONEncoder().encode(off), as: UTF8.self)
+        let json = try jsonText(off, style: .line)
         XCTAssertTrue(json.contains("\"off_manifold\":true"), json)
         XCTAssertEqual(try JSONDecoder().decode(RealismCheck.self, from: Data(json.utf8)), off)
     }

@@ -108,7 +108,7 @@ final class FIDInfinityValidation: XCTestCase {
         }
         summary["per_set_fid"] = fids
         summary["per_set_fid_infinity_default"] = infinity["default"]
-        let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
+        let data = try encodeJSONObject(summary, style: .document)
         try data.write(to: dir.appendingPathComponent("result.json"))
         print(String(decoding: data, as: UTF8.self))
         XCTAssertLessThan(summary["fid_infinity_default_mean_abs_error"] as! Double, summary["fid_small_mean_abs_error"] as! Double,

@@ -126,7 +126,7 @@ final class InputsAndMergeTests: XCTestCase {
         XCTAssertEqual(report.coverage!, goldenValue("prdc_k5.coverage"), accuracy: 1e-12)
         assertRelative(report.kid!, goldenValue("kid_10x50_seed7"), 1e-6, "kid")
         assertRelative(report.kidStd!, goldenValue("kid_10x50_seed7_std"), 1e-6, "kid_std")
-        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as! [String: Any]
+        let json = try jsonObject(report)
         XCTAssert(json["is"] is NSNull, "is must be null without the head")
         XCTAssertEqual(json["is_note"] as? String, "no 1008-class head")
         for key in ["fid", "sfid", "is_std", "precision", "recall", "density", "coverage", "kid", "kid_std", "samples_count", "reference_count", "settings"] {

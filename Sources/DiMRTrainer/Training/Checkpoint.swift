@@ -49,10 +49,7 @@ public enum Checkpoint {
     public static func fileName(step: Int) -> String { String(format: "checkpoints/step-%08d.safetensors", step) }
 
     static func encode(_ state: CheckpointState) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = nonFiniteAsStrings   // a diverged run's NaN loss
-        return try encoder.encode(state)
+        try encodeJSON(state, style: .document, nonFinite: nonFiniteAsStrings)   // a diverged run's NaN loss
     }
 
     /// NaN and ±∞ as the strings "NaN", "Infinity", "-Infinity" (a diverged run's loss), for every

@@ -109,6 +109,15 @@ public final class EvalInput {
     /// Whether its statistics need the network: images without precomputed statistics or features.
     public var needsNetworkForStatistics: Bool { !hasStatistics && needsNetworkForFeatures }
 
+    /// Before any feature pass: every input is checked (`check`), then the weights are loaded if
+    /// some input needs the network, so a bad second input or a damaged weights file is refused at
+    /// once rather than after the first input's features.
+    public static func prepare(_ inputs: [EvalInput], _ provider: ExtractorProvider, needsNetwork: (EvalInput) -> Bool,
+                               check: (EvalInput) throws -> Void) throws {
+        for input in inputs { try check(input) }
+        if inputs.contains(where: needsNetwork) { _ = try provider.get() }
+    }
+
     public var kindDescription: String {
         [hasImages ? "images" : nil, hasFeatures ? "features" : nil, hasStatistics ? "statistics" : nil]
             .compactMap { $0 }.joined(separator: " + ")

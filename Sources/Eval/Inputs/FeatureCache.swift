@@ -166,7 +166,7 @@ public final class FeatureCache {
         meta["images"] = count
         meta["batchSize"] = key.batchSize
         meta["created"] = ISO8601DateFormatter().string(from: Date())
-        try writer.finish(index: nil, meta: try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys]))
+        try writer.finish(index: nil, meta: try encodeJSONObject(meta))
         evict(keeping: writer.url)
     }
 

@@ -112,7 +112,7 @@ public enum ShardMerge {
         if var meta = metaReference?.1 {
             for key in shardKeys { meta[key] = nil }
             meta["merged_from"] = parts.count
-            let data = try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys])
+            let data = try encodeJSONObject(meta)
             extras.append(("meta", NpyArray(uint8: Array(data), shape: [data.count])))
         }
 
@@ -166,5 +166,5 @@ public enum ShardMerge {
 /// A JSON value as sorted-key text, so that two shards' `meta` compare equal however each
 /// process ordered its dictionaries (a dictionary's description follows a per-process hash seed).
 private func canonicalJSON(_ value: Any) -> String {
-    (try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
+    (try? jsonObjectText([value])) ?? "\(value)"
 }

@@ -152,7 +152,7 @@ public struct StatisticsFile {
         meta["tool"] = "dimr-eval statistics"
         if let count = pool.count { meta["count"] = count }
         if preprocessing == nil { meta["preprocessing"] = "unknown (made from files that record none)" }
-        let data = try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys])
+        let data = try encodeJSONObject(meta)
         arrays.append(("meta", NpyArray(uint8: Array(data), shape: [data.count])))
         try writeNpz(arrays, to: url)
     }

@@ -20,6 +20,26 @@ public struct ReportInputs {
         self.runs = runs
         self.comparison = comparison
     }
+
+    /// The run folders (each must hold a run: `RunDirectory.requireRun`) and, when given, the
+    /// comparison `distortion compare --save-json` wrote (`dimr-eval report`, the demo's report).
+    public init(runFolders: [URL], comparisonFile: URL?) throws {
+        self.init(runs: try runFolders.map(RunDirectory.requireRun))
+        guard let url = comparisonFile else { return }
+        guard let data = try? Data(contentsOf: url) else {
+            throw FormatError(url, field: "comparison", expected: "a file from `distortion compare --save-json`", found: "no readable file")
+        }
+        do { comparison = try JSONDecoder().decode(DistortionComparison.self, from: data) } catch {
+            throw FormatError(url, field: "comparison", expected: "the JSON of `distortion compare --save-json`", found: "\(error)")
+        }
+    }
+}
+
+/// `renderHTMLReport` written to `url` atomically; returns the page's size in bytes.
+public func writeHTMLReport(_ inputs: ReportInputs, to url: URL, generated: Date = Date()) throws -> Int {
+    let html = Data(renderHTMLReport(inputs, generated: generated).utf8)
+    try writeAtomically(html, to: url)
+    return html.count
 }
 
 /// One self-contained HTML page: styles inline, charts as inline SVG, images as data: URIs,

@@ -46,6 +46,21 @@ public struct RunDirectory {
         "distortion": ["distortion_rate", "distortion"],
     ]
 
+    /// A run folder with something to show; an empty folder, or one that no `dimr-eval train`
+    /// wrote, is refused (a page claiming "1 run" of nothing would be a wrong result).
+    public static func requireRun(_ url: URL) throws -> RunDirectory {
+        let run = try RunDirectory(url)
+        let hasRun = FileManager.default.fileExists(atPath: url.appendingPathComponent("latest.json").path)
+        guard hasRun || !run.evaluations.isEmpty || !run.lossCurve.isEmpty || !run.sampleGrids.isEmpty
+                || !run.worstGrids.isEmpty || run.distortion != nil else {
+            let empty = ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).isEmpty
+            throw FormatError(url, field: "run folder",
+                              expected: "a folder written by `dimr-eval train` (latest.json, metrics.jsonl, train_log.jsonl, sample grids or distortion.json)",
+                              found: empty ? "an empty folder" : "none of them")
+        }
+        return run
+    }
+
     public init(_ url: URL, label: String? = nil) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -78,11 +78,8 @@ struct BenchTrain: ParsableCommand {
         }
         if json {
             struct Report: Encodable { var preset: String; var batchSize: Int; var threads: Int; var torch: String?; var target: Double; var rows: [Row] }
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(Report(preset: preset, batchSize: batchSize, threads: threads, torch: torchVersion,
-                                                             target: Self.target, rows: rows)), as: UTF8.self))
+            print(try jsonText(Report(preset: preset, batchSize: batchSize, threads: threads, torch: torchVersion, target: Self.target, rows: rows),
+                               style: .line, keys: .convertToSnakeCase))
             return
         }
         print("preset \(preset), batch \(batchSize), \(threads) threads\(torchVersion.map { ", torch \($0)" } ?? ""); speed ratio = PyTorch's step time / ours (target ≥ \(Self.target)×)")

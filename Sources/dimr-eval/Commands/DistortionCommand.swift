@@ -2,7 +2,6 @@ import ArgumentParser
 import Distortion
 import Eval
 import Foundation
-import TensorCore
 import TensorIO
 
 /// `dimr-eval distortion score | train | compare`: the distortion rate of samples, measured by a
@@ -33,7 +32,7 @@ struct ClassifierOptions: ParsableArguments {
     var model: String?
 
     @Option(help: "Features when training: auto (Inception when its weights are found, else hand-made), inception, handcrafted.")
-    var features: FeatureChoice = .auto
+    var features: DistortionClassifierChoice.Features = .auto
 
     @Option(help: "Inception weights (default: the usual search, see `dimr-eval doctor`).")
     var weights: String?
@@ -68,78 +67,40 @@ struct ClassifierOptions: ParsableArguments {
         return options
     }
 
-    /// The feature provider named by a model card or chosen by --features.
-    func provider(named name: String? = nil) throws -> FeatureProvider {
-        let wanted: FeatureChoice = switch name {
-        case nil: features
-        case HandcraftedFeatures.providerName?: .handcrafted
-        case InceptionDistortionFeatures.providerName?: .inception
-        case let other?: throw ValidationError("the classifier uses features '\(other)', which this dimr-eval does not know")
+    /// Where the classifier comes from, with these options' features and settings.
+    func choice() throws -> DistortionClassifierChoice {
+        let origin: DistortionClassifierChoice.Origin
+        if let model { origin = .saved(URL(fileURLWithPath: model)) } else {
+            guard let ref else { throw ValidationError("give --ref REFERENCE (to train a classifier) or --model MODEL_DIR") }
+            origin = .trained(reference: URL(fileURLWithPath: ref))
         }
-        switch wanted {
-        case .handcrafted: return HandcraftedFeatures()
-        case .inception: return try InceptionDistortionFeatures(weights: weights.map { URL(fileURLWithPath: $0) })
-        case .auto:
-            do { return try InceptionDistortionFeatures(weights: weights.map { URL(fileURLWithPath: $0) }) } catch {
-                warn("Inception weights not available (\(error)); using the hand-made spectral and pixel features")
-                return HandcraftedFeatures()
-            }
-        }
+        var choice = DistortionClassifierChoice(origin: origin)
+        choice.features = features
+        choice.weights = weights.map { URL(fileURLWithPath: $0) }
+        choice.training = trainingOptions
+        choice.force = force
+        return choice
     }
 
     /// The classifier from --model, or one trained from --ref (cached under the dimr-eval cache).
     /// One too weak to see distortion (held-out AUC < 0.6) is refused here unless --force.
-    func classifier() throws -> (DistortionClassifier, FeatureProvider, String) {
-        let (classifier, provider, path): (DistortionClassifier, FeatureProvider, String)
-        if let model {
-            let loaded = try DistortionClassifier.load(from: URL(fileURLWithPath: model))
-            (classifier, provider, path) = (loaded, try self.provider(named: loaded.card.featureProvider), model)
-        } else {
-            guard let ref else { throw ValidationError("give --ref REFERENCE (to train a classifier) or --model MODEL_DIR") }
-            let chosen = try self.provider()
-            let (trained, folder) = try DistortionClassifierCache().classifier(reference: URL(fileURLWithPath: ref), features: chosen,
-                                                                               options: trainingOptions, log: warn)
-            (classifier, provider, path) = (trained, chosen, folder.path)
-        }
-        try ClassifierStrength(card: classifier.card).check(force: force, classifier: path + "/" + DistortionClassifier.cardFile)
-        return (classifier, provider, path)
-    }
+    func scorer() throws -> DistortionScorer { try choice().scorer(log: warn) }
 
     /// Inception features of the reference for the realism check, or nil when it is off (or auto
-    /// and the weights are missing: a warning says so). Features go through the feature cache, so
-    /// a reference `eval` or `fid` has seen costs nothing.
-    func realismReference(model card: DistortionModelCard) throws -> (Tensor, ExtractorProvider)? {
-        guard realism != .off else { return nil }
-        let path = ref ?? card.reference.path
-        let extractor = ExtractorProvider(weights: weights.map { URL(fileURLWithPath: $0) }, progress: false, cache: try? FeatureCache())
-        do {
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw FormatError(file: path, field: "reference", expected: "the reference images (give --ref) for the realism check", found: "no such file")
-            }
-            _ = try extractor.weightsSHA1()
-            return (try EvalInput(URL(fileURLWithPath: path)).features(extractor).pool, extractor)
-        } catch where realism == .auto {
-            warn("realism check skipped (\(error)); --realism on makes this an error")
-            return nil
-        }
+    /// and the weights are missing: a warning says so).
+    func realismReference(model card: DistortionModelCard) throws -> RealismReference? {
+        try RealismReference.load(realism, reference: ref ?? card.reference.path, weights: weights.map { URL(fileURLWithPath: $0) }, log: warn)
     }
 
-    /// Adds the realism check of `samples` to `score` (and its note, when they are off-manifold).
-    func addRealism(to score: inout DistortionScore, samples: String, reference: (Tensor, ExtractorProvider)?) throws {
-        guard let (features, extractor) = reference else { return }
-        let check = try measureRealism(reference: features, samples: try EvalInput(URL(fileURLWithPath: samples)).features(extractor).pool)
-        score.realism = check
-        score.notes += check.notes
+    var scoringOptions: DistortionScoringOptions {
+        var options = DistortionScoringOptions()
+        options.seed = seed
+        return options
     }
 }
 
-enum RealismChoice: String, ExpressibleByArgument, CaseIterable {
-    case auto, on, off
-}
-
-enum FeatureChoice: String, ExpressibleByArgument, CaseIterable {
-    case auto, inception, handcrafted
-}
+extension RealismChoice: ExpressibleByArgument {}
+extension DistortionClassifierChoice.Features: ExpressibleByArgument {}
 
 /// Prints to stderr (stdout stays clean for --json).
 func warn(_ message: String) {
@@ -172,30 +133,31 @@ extension DistortionCommand {
 
         func run() throws {
             if worst > 0 { try checkedOutput(worstGrid, option: "--worst-grid", inputs: [samples]) }
-            let (model, provider, modelPath) = try classifier.classifier()
-            var options = DistortionScoringOptions()
-            options.seed = classifier.seed
+            let scorer = try classifier.scorer()
+            var options = classifier.scoringOptions
             options.bootstrapResamples = bootstrap
             options.keepWorst = max(worst, heatmapCount)
             options.perImage = perImage
-            var (score, worstSamples) = try scoreDistortion(samples: try openImageSource(URL(fileURLWithPath: samples)),
-                                                            classifier: model, features: provider, options: options)
-            try classifier.addRealism(to: &score, samples: samples, reference: try classifier.realismReference(model: model.card))
-            if worst > 0 {
-                let grid = squareImageGrid(worstSamples.map(\.image))
-                try writeAtomically(try encodePNG(grid), to: URL(fileURLWithPath: worstGrid))
-            }
+            var (score, worstSamples) = try scorer.score(URL(fileURLWithPath: samples), options: options,
+                                                         realism: try classifier.realismReference(model: scorer.classifier.card))
+            if worst > 0 { try writeMostDistortedGrid(worstSamples, to: URL(fileURLWithPath: worstGrid)) }
             if let heatmap {
-                score.heatmaps = try writeHeatmaps(worstSamples, to: URL(fileURLWithPath: heatmap))
+                score.heatmaps = try writeSeamHeatmaps(worstSamples, count: heatmapCount, to: URL(fileURLWithPath: heatmap))
             }
             if json {
                 print(try jsonText(score, style: .document))
                 return
             }
+            Self.printSummary(score, classifier: scorer.location, worstGrid: worst > 0 ? (worstSamples.count, worstGrid) : nil, heatmaps: heatmap)
+        }
+
+        /// The score as the text `distortion score` prints (the demo prints each model's the same way):
+        /// worstGrid, heatmaps: where the most distorted samples went, when they were drawn.
+        static func printSummary(_ score: DistortionScore, classifier: String, worstGrid: (count: Int, path: String)?, heatmaps: String?) {
             print("distortion rate \(percent(score.distortionRate))  (\(Int(score.confidence * 100))% CI \(percent(score.ciLow))–\(percent(score.ciHigh)))")
             print("  \(score.flagged) of \(score.count) samples over threshold \(String(format: "%.4f", score.threshold)) " +
                   "(chosen for \(percent(score.falsePositiveRate)) false positives on clean reference images)")
-            print("  classifier \(modelPath), features \(score.featureProvider), image size \(score.imageSize)"
+            print("  classifier \(classifier), features \(score.featureProvider), image size \(score.imageSize)"
                   + (score.heldOutAUC.map { String(format: ", held-out AUC %.3f", $0) } ?? ""))
             if let c = score.calibration {
                 print("  calibration: \(c.method), \(c.folds) folds, \(c.count) clean reference images; achieved FPR \(percent(c.achievedFalsePositiveRate)) "
@@ -206,19 +168,8 @@ extension DistortionCommand {
                              r.referenceCount, r.precision, r.density, r.recall, r.coverage, r.offManifold ? "off the data manifold" : "on the data manifold"))
             }
             for note in score.notes { print("  note: \(note)") }
-            if worst > 0 { print("  the \(worstSamples.count) most distorted samples: \(worstGrid)") }
-            if let heatmap { print("  patch-seam evidence of the \(score.heatmaps?.count ?? 0) most distorted samples: \(heatmap)/") }
-        }
-
-        /// One PNG per sample, worst first: `worst-RR-sample-INDEX.png` (RR its rank), written
-        /// atomically. The picture is the sample beside the same with `PatchSeamEvidence` overlaid.
-        func writeHeatmaps(_ samples: [(index: Int, probability: Double, image: RGBImage)], to folder: URL) throws -> [String] {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            return try samples.prefix(heatmapCount).enumerated().map { rank, sample in
-                let file = folder.appendingPathComponent(String(format: "worst-%02d-sample-%06d.png", rank + 1, sample.index))
-                try writeAtomically(try encodePNG(PatchSeamEvidence(sample.image).overlay(on: sample.image)), to: file)
-                return file.path
-            }
+            if let worstGrid { print("  the \(worstGrid.count) most distorted samples: \(worstGrid.path)") }
+            if let heatmaps { print("  patch-seam evidence of the \(score.heatmaps?.count ?? 0) most distorted samples: \(heatmaps)/") }
         }
     }
 
@@ -250,7 +201,7 @@ extension DistortionCommand {
                 }
                 labelled = LabelledImages(clean: clean, distorted: distorted, sources: sources)
             }
-            let provider = try classifier.provider()
+            let provider = try classifier.choice().featureProvider(log: warn)
             let model = try trainDistortionClassifier(reference: try openImageSource(URL(fileURLWithPath: ref)), labelled: labelled,
                                                       features: provider, options: classifier.trainingOptions,
                                                       log: json ? { _ in } : warn)
@@ -310,35 +261,24 @@ extension DistortionCommand {
             for (path, option) in [(output, "-o"), (png, "--png"), (saveJson, "--save-json")] {
                 if let path { try checkedOutput(path, option: option, inputs: samples) }
             }
-            let (model, provider, _) = try classifier.classifier()
-            var options = DistortionScoringOptions()
-            options.seed = classifier.seed
+            let scorer = try classifier.scorer()
+            var options = classifier.scoringOptions
             options.bootstrapResamples = bootstrap
-            options.perImage = true  // for the score tests; left out of the JSON below
-            let realismReference = try classifier.realismReference(model: model.card)
-            var scores = try samples.map { path in
-                var score = try scoreDistortion(samples: try openImageSource(URL(fileURLWithPath: path)), classifier: model, features: provider,
-                                                options: options).score
-                try classifier.addRealism(to: &score, samples: path, reference: realismReference)
-                return score
-            }
-            let perImage = scores.map { $0.perImage! }
-            for i in scores.indices { scores[i].perImage = nil }
-            let comparison = DistortionComparison(labels: names, scores: scores, perImage: perImage)
-            let bars = zip(names, scores).map { IntervalBar(label: $0, value: $1.distortionRate, low: $1.ciLow, high: $1.ciHigh) }
-            let title = "Distortion rate (\(Int(options.confidence * 100))% bootstrap CI)"
-            if let output {
-                try writeAtomically(Data(standaloneSVG(svgBarChart(bars, title: title, yLabel: "distortion rate")).utf8),
-                                    to: URL(fileURLWithPath: output))
-            }
-            if let png {
-                try writeAtomically(try encodePNG(rasterBarChart(bars, title: title, yLabel: "distortion rate")), to: URL(fileURLWithPath: png))
-            }
+            let comparison = try scorer.compare(samples.map { URL(fileURLWithPath: $0) }, labels: names, options: options,
+                                                realism: try classifier.realismReference(model: scorer.classifier.card))
+            try writeDistortionRateChart(comparison, confidence: options.confidence, svg: output.map { URL(fileURLWithPath: $0) },
+                                         png: png.map { URL(fileURLWithPath: $0) })
             if let saveJson { try writeAtomically(Data(try jsonText(comparison, style: .document).utf8), to: URL(fileURLWithPath: saveJson)) }
             if json { print(try jsonText(comparison, style: .document)); return }
+            Self.printSummary(comparison, confidence: options.confidence, charts: [output, png].compactMap { $0 })
+        }
+
+        /// The comparison as the text `distortion compare` prints (the demo prints its own the same way).
+        static func printSummary(_ comparison: DistortionComparison, confidence: Double, charts: [String]) {
+            let names = comparison.labels, scores = comparison.scores
             let width = max(8, names.map(\.count).max() ?? 8)
             print("model".padding(toLength: width, withPad: " ", startingAt: 0) + "  samples  flagged    rate   "
-                  + "\(Int(options.confidence * 100))% CI".padding(toLength: 16, withPad: " ", startingAt: 0) + "  median p(distorted)")
+                  + "\(Int(confidence * 100))% CI".padding(toLength: 16, withPad: " ", startingAt: 0) + "  median p(distorted)")
             for (name, s) in zip(names, scores) {
                 let ci = String(format: "[%.1f%%, %.1f%%]", s.ciLow * 100, s.ciHigh * 100)
                 print(name.padding(toLength: width, withPad: " ", startingAt: 0)
@@ -367,8 +307,7 @@ extension DistortionCommand {
                              r.precision, r.density, r.offManifold ? "off the data manifold" : "on the data manifold"))
             }
             for note in Set(scores.flatMap(\.notes)).sorted() { print("note: \(note)") }
-            if let output { print("chart: \(output)") }
-            if let png { print("chart: \(png)") }
+            for chart in charts { print("chart: \(chart)") }
         }
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Eval
 import Foundation
-import TensorCore
 import TensorIO
 
 /// `dimr-eval eval SAMPLES REF`: ADM's table (IS, FID, sFID, precision, recall) plus density,
@@ -53,31 +52,8 @@ struct Evaluate: ParsableCommand {
         if let fidInfinityMin { try require(fidInfinityMin >= 2, "--fid-infinity-min", "at least 2", fidInfinityMin) }
     }
 
-    func run() throws {
-        let provider = try inception.provider()
-        let saveURL = try saveJson.map { try checkedOutput($0, option: "--save-json", inputs: [samples, reference]) }
-        let inputs = try [samples, reference].map { try EvalInput(URL(fileURLWithPath: $0)) }
-        try prepare(inputs, provider, needsNetwork: { $0.needsNetworkForFeatures }, check: { try $0.checkStatisticsPossible() })
-        // FID/sFID compare the statistics, the k-NN metrics the features: both pairs must be alike.
-        var notes = try checkPreprocessing(inputs[0].statisticsOrigin(provider), inputs[1].statisticsOrigin(provider))
-        if inputs.contains(where: { $0.hasStatistics && $0.hasImages }) {
-            for note in try checkPreprocessing(inputs[0].featuresOrigin(provider), inputs[1].featuresOrigin(provider)) where !notes.contains(note) {
-                notes.append(note)
-            }
-        }
-        let fake = try side(inputs[0], provider)
-        let real = try side(inputs[1], provider)
-        var fc: Tensor?
-        var note = ""
-        do {
-            let extractor = try provider.get()
-            fc = extractor.fcWeight
-            if fc == nil {
-                note = "the weights (\(extractor.weights.url.lastPathComponent)) have no 1008-class head; pass --weights pt_inception-2015-12-05-6726825d.pth (pytorch-fid) for IS"
-            }
-        } catch {
-            note = "no Inception weights to take the 1008-class head from: \(error)"
-        }
+    /// The options as the suite's settings (`--fid-infinity` adds FID∞, IS∞ and FID's interval).
+    var settings: MetricSuite.Settings {
         var settings = MetricSuite.Settings()
         settings.k = k; settings.densityK = densityK; settings.distancePrecision = prPrecision
         settings.kidSubsets = kidSubsets; settings.kidSubsetSize = kidSubsetSize; settings.kidSeed = seed
@@ -88,23 +64,23 @@ struct Evaluate: ParsableCommand {
             unbiased.seed = seed; unbiased.bootstrapResamples = fidBootstrap
             settings.unbiased = unbiased
         }
-        var report = try MetricSuite.evaluate(samples: fake, reference: real, fcWeight: fc, fcNote: note, settings: settings)
-        report.notes = notes
-        var cache: [String: FeatureCacheUse] = [:]
-        for (name, input) in zip(["samples", "reference"], inputs) { cache[name] = input.cacheUse }
-        report.cache = cache
+        return settings
+    }
+
+    func run() throws {
+        let provider = try inception.provider()
+        let saveURL = try saveJson.map { try checkedOutput($0, option: "--save-json", inputs: [samples, reference]) }
+        let report = try MetricSuite.evaluate(samplesFile: URL(fileURLWithPath: samples), referenceFile: URL(fileURLWithPath: reference),
+                                              provider: provider, settings: settings)
         if let saveURL {
             try writeAtomically(Data(try jsonText(report, style: .document).utf8), to: saveURL)
         }
         if json { print(try jsonText(report, style: .document)); return }
-        print(table(report))
+        print(Self.table(report))
     }
 
-    private func side(_ input: EvalInput, _ provider: ExtractorProvider) throws -> MetricSuite.Side {
-        try MetricSuite.Side(input, provider, description: "\(input.url.lastPathComponent) (\(input.kindDescription))")
-    }
-
-    private func table(_ r: MetricSuite.Report) -> String {
+    /// The report as the text `eval` prints (the demo prints each model's the same way).
+    static func table(_ r: MetricSuite.Report) -> String {
         func f(_ x: Double?, _ digits: Int = 4) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "n/a" }
         var lines = [
             "samples:   \(r.samples), \(r.sampleCount.map(String.init) ?? "?") images",

@@ -69,9 +69,15 @@ struct Features: ParsableCommand {
         let summary = Summary(output: out.path, images: rows.count, firstRow: rows.lowerBound, sourceImages: source.count,
                               seconds: seconds, imagesPerSecond: Double(rows.count) / seconds, meta: meta, cache: cache)
         if json { print(try jsonText(summary, style: .document)); return }
+        Self.printSummary(out, rows: rows, sourceImages: shard == nil ? nil : source.count, seconds: seconds, cache: cache)
+    }
+
+    /// The line `features` prints (the demo prints its reference's the same way); sourceImages:
+    /// the whole input's count, for a shard.
+    static func printSummary(_ out: URL, rows: Range<Int>, sourceImages: Int?, seconds: Double, cache: FeatureCacheUse?) {
         print("wrote \(out.path): pool (\(rows.count), \(InceptionV3.poolDimension)), spatial (\(rows.count), \(InceptionV3.spatialDimension))"
-              + (shard == nil ? "" : ", rows \(rows.lowerBound)..<\(rows.upperBound) of \(source.count)")
-              + String(format: " in %.1f s (%.1f img/s)", seconds, summary.imagesPerSecond)
+              + (sourceImages.map { ", rows \(rows.lowerBound)..<\(rows.upperBound) of \($0)" } ?? "")
+              + String(format: " in %.1f s (%.1f img/s)", seconds, Double(rows.count) / seconds)
               + (cache?.status == .hit ? " from the feature cache" : ""))
     }
 }

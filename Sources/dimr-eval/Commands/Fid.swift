@@ -35,7 +35,7 @@ struct Fid: ParsableCommand {
     func run() throws {
         let provider = try inception.provider()
         let inputs = try [a, b].map { try EvalInput(URL(fileURLWithPath: $0)) }
-        try prepare(inputs, provider, needsNetwork: { $0.needsNetworkForStatistics }, check: { try $0.checkStatisticsPossible() })
+        try EvalInput.prepare(inputs, provider, needsNetwork: { $0.needsNetworkForStatistics }, check: { try $0.checkStatisticsPossible() })
         let notes = try checkPreprocessing(inputs[0].statisticsOrigin(provider), inputs[1].statisticsOrigin(provider))
         let first = try inputs[0].statistics(provider)
         let second = try inputs[1].statistics(provider)
@@ -70,15 +70,6 @@ struct InceptionOptions: ParsableArguments {
     func validate() throws {
         try requirePositive(batchSize, "--batch-size")
     }
-}
-
-/// Before any feature pass: every input is checked (`check`), then the weights are loaded if some
-/// input needs the network, so a bad second input or a damaged weights file is refused at once
-/// rather than after the first input's features.
-func prepare(_ inputs: [EvalInput], _ provider: ExtractorProvider, needsNetwork: (EvalInput) -> Bool,
-             check: (EvalInput) throws -> Void) throws {
-    for input in inputs { try check(input) }
-    if inputs.contains(where: needsNetwork) { _ = try provider.get() }
 }
 
 /// For `InceptionOptions.resize`, the one --resize of every command.

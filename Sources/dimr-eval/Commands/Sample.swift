@@ -1,8 +1,7 @@
 import ArgumentParser
 import DiMRTrainer
-import Eval
 import Foundation
-import TensorCore
+import Pipeline
 import TensorIO
 
 /// `dimr-eval sample DIR`: draws images from a checkpoint's EMA weights into an ADM batch.
@@ -36,33 +35,24 @@ struct Sample: ParsableCommand {
     func run() throws {
         let outputURL = try checkedOutput(output, inputs: [checkpoint])
         let gridURL = try grid.map { try checkedOutput($0, option: "--grid", inputs: [checkpoint, output]) }
-        let (model, state) = try Checkpoint.loadModel(URL(fileURLWithPath: checkpoint), useEMA: !noEma)
-        let classes = model.config.numClasses
-        if let label, label < 0 || label > classes {
-            throw ValidationError("--label must be in 0...\(classes) (\(classes) = unconditional), got \(label)")
-        }
-        let options = SamplingOptions(sampler: sampler, steps: steps, order: order, guidance: Guidance(scale: cfg, cosinePower: cfgPower))
-        let schedule = NoiseSchedule(state.training.schedule)
-        let labels = (0..<count).map { label ?? ($0 % classes) }
-        let progress = Progress(total: count, label: "sampling")
-        let start = Date()
-        var images: [RGBImage] = []
-        for first in stride(from: 0, to: count, by: batchSize) {
-            let batch = Array(labels[first..<min(count, first + batchSize)])
-            images += toImages(generateSamples(model: model, schedule: schedule, labels: batch, firstIndex: first, seed: seed, options: options))
-            progress.advance(by: batch.count)
-        }
-        progress.finish()
-        try writeADMBatch(images, labels: labels, to: outputURL)
-        if let gridURL { try writeAtomically(try encodePNG(squareImageGrid(images)), to: gridURL) }
-        let seconds = Date().timeIntervalSince(start)
+        var request = SamplingRequest(checkpoint: URL(fileURLWithPath: checkpoint), count: count,
+                                      options: SamplingOptions(sampler: sampler, steps: steps, order: order, guidance: Guidance(scale: cfg, cosinePower: cfgPower)),
+                                      output: outputURL)
+        request.label = label; request.seed = seed; request.batchSize = batchSize; request.useEMA = !noEma; request.grid = gridURL
+        let sampled = try refusingOptions { try sampleCheckpoint(request) }
         if json {
-            let summary: [String: JSONValue] = ["output": .string(output), "count": .number(Double(count)), "step": .number(Double(state.step)),
+            let summary: [String: JSONValue] = ["output": .string(output), "count": .number(Double(count)), "step": .number(Double(sampled.state.step)),
                                                 "sampler": .string(sampler.rawValue), "steps": .number(Double(steps)),
-                                                "cfg": .number(Double(cfg)), "seconds": .number(seconds)]
+                                                "cfg": .number(Double(cfg)), "seconds": .number(sampled.seconds)]
             print(try jsonText(summary, style: .line))
         } else {
-            print("\(count) samples from \(state.model.architecture.rawValue) \(state.model.preset) at step \(state.step) → \(output) (\(String(format: "%.1f", seconds)) s)")
+            Self.printSummary(sampled, output: output)
         }
+    }
+
+    /// The line `sample` prints (the demo prints each model's the same way).
+    static func printSummary(_ sampled: SampledBatch, output: String) {
+        let state = sampled.state
+        print("\(sampled.count) samples from \(state.model.architecture.rawValue) \(state.model.preset) at step \(state.step) → \(output) (\(String(format: "%.1f", sampled.seconds)) s)")
     }
 }

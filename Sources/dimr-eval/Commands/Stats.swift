@@ -40,7 +40,7 @@ struct Stats: ParsableCommand {
         let out = try checkedOutput(output, inputs: [input])
         let source = try EvalInput(URL(fileURLWithPath: input))
         let provider = try inception.provider()
-        try prepare([source], provider, needsNetwork: { $0.needsNetworkForStatistics }, check: { try $0.checkStatisticsPossible() })
+        try EvalInput.prepare([source], provider, needsNetwork: { $0.needsNetworkForStatistics }, check: { try $0.checkStatisticsPossible() })
         let stats = try source.statistics(provider)
         try stats.write(to: out, layout: layout)
         var notes: [String] = []

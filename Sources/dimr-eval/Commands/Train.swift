@@ -1,8 +1,7 @@
 import ArgumentParser
 import DiMRTrainer
-import Eval
 import Foundation
-import TensorCore
+import Pipeline
 import TensorIO
 
 /// `dimr-eval train`: trains DiMR, DiT or U-ViT on the embedded shapes (default) or user images;
@@ -64,179 +63,65 @@ struct Train: ParsableCommand {
         try requirePositive(logEvery, "--log-every")
     }
 
-    /// The options given on this command line that contradict the saved run, as "--option: given
-    /// X, the run has Y" (empty when they agree).
-    func contradictions(model saved: ModelConfig, training: TrainConfig) -> [String] {
-        var found: [String] = []
-        func check<T: Equatable>(_ option: String, _ given: T?, _ savedValue: T) {
-            if let given, given != savedValue { found.append("\(option): given \(given), the run has \(savedValue)") }
-        }
-        check("--arch", arch.rawValue, saved.architecture.rawValue)
-        check("--preset", preset, saved.preset)
-        check("--batch-size", batchSize, training.batchSize)
-        check("--lr", lr, training.optimizer.learningRate)
-        check("--warmup", warmup, training.optimizer.warmupSteps)
-        check("--ema-rate", emaRate, training.emaRate)
-        check("--schedule", schedule?.rawValue, training.schedule.rawValue)
-        check("--eval-every", evalEvery, training.evalEvery)
-        check("--eval-samples", evalSamples, training.evalSamples)
-        check("--eval-steps", evalSteps, training.evalSampling.steps)
-        check("--seed", seed, training.seed)
-        // The recipe: a run saved before these options existed reads as ε, uniform, constant.
-        check("--prediction", prediction?.rawValue, saved.target.rawValue)
-        check("--position-init", positionInit?.rawValue, (saved.positionInit ?? .normal).rawValue)
-        check("--eval-sampler", evalSampler?.rawValue, training.evalSampling.sampler.rawValue)
-        switch training.timeSampling ?? .uniform {
-        case .uniform:
-            check("--time-sampling", timeSampling?.rawValue, TimeSamplingChoice.uniform.rawValue)
-            for (option, given) in [("--time-mean", timeMean), ("--time-std", timeStd)] {
-                if let given { found.append("\(option): given \(given), the run draws timesteps uniformly (no logit-normal \(option))") }
-            }
-        case .logitNormal(let mean, let std):
-            check("--time-sampling", timeSampling?.rawValue, TimeSamplingChoice.logitNormal.rawValue)
-            check("--time-mean", timeMean, mean)
-            check("--time-std", timeStd, std)
-        }
-        switch training.lossWeighting ?? .constant {
-        case .constant: check("--min-snr", minSnr, 0)
-        case .minSNR(let gamma): check("--min-snr", minSnr, gamma)
-        }
-        switch training.optimizer.decay {
-        case nil:
-            check("--lr-decay", lrDecay?.rawValue, LearningRateDecayChoice.constant.rawValue)
-            if let lrFloor { found.append("--lr-floor: given \(lrFloor), the run's learning rate is constant after warm-up (no cosine floor)") }
-        case .cosine(_, let floor)?:
-            check("--lr-decay", lrDecay?.rawValue, LearningRateDecayChoice.cosine.rawValue)
-            check("--lr-floor", lrFloor, floor)
-        }
-        return found
+    /// The options as a request: those not given stay nil (the recipe's in a new run, the saved
+    /// run's with --resume).
+    var request: TrainingRequest {
+        var request = TrainingRequest(folder: URL(fileURLWithPath: out), architecture: arch, steps: steps)
+        request.preset = preset; request.data = data.map { URL(fileURLWithPath: $0) }
+        request.batchSize = batchSize; request.learningRate = lr; request.warmup = warmup; request.emaRate = emaRate
+        request.schedule = schedule; request.prediction = prediction; request.positionInit = positionInit
+        request.timeSampling = timeSampling; request.timeMean = timeMean; request.timeStd = timeStd; request.minSNR = minSnr
+        request.learningRateDecay = lrDecay; request.learningRateFloor = lrFloor
+        request.evalSampler = evalSampler; request.evalEvery = evalEvery; request.evalSamples = evalSamples; request.evalSteps = evalSteps
+        request.referenceCount = referenceCount; request.score = !noScore; request.resume = resume; request.seed = seed
+        return request
     }
 
     func run() throws {
-        let folder = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for sub in ["", "checkpoints", "samples"] {   // temporaries of a killed run (never those of a live one)
-            reportRemovedTemporaries(StaleTemporaries.remove(in: sub.isEmpty ? folder : folder.appendingPathComponent(sub)))
-        }
-        var config = TrainConfig()
-        config.seed = seed ?? config.seed; config.batchSize = batchSize ?? config.batchSize; config.steps = steps
-        config.optimizer.learningRate = lr ?? config.optimizer.learningRate
-        config.optimizer.warmupSteps = warmup ?? config.optimizer.warmupSteps
-        config.emaRate = emaRate ?? config.emaRate; config.schedule = schedule ?? .linear
-        config.evalEvery = evalEvery ?? config.evalEvery; config.evalSamples = evalSamples ?? config.evalSamples
-        config.evalSampling.steps = evalSteps ?? config.evalSampling.steps
-        if let evalSampler { config.evalSampling.sampler = evalSampler }
-        switch timeSampling {
-        case .uniform?: config.timeSampling = .uniform
-        case .logitNormal?: config.timeSampling = .logitNormal(mean: timeMean ?? 0, std: timeStd ?? 1)
-        case nil: break
-        }
-        if let minSnr { config.lossWeighting = minSnr > 0 ? .minSNR(gamma: minSnr) : .constant }
-        switch lrDecay {
-        case .constant?: config.optimizer.decay = nil
-        case .cosine?: config.optimizer.decay = .cosine(steps: steps, floor: lrFloor ?? 0.1)
-        case nil: if case .cosine(_, let floor) = config.optimizer.decay { config.optimizer.decay = .cosine(steps: steps, floor: lrFloor ?? floor) }
-        }
-        let latest = folder.appendingPathComponent("latest.json")
-        if !resume && FileManager.default.fileExists(atPath: latest.path) {
-            throw ValidationError("\(out) already holds a run (\(latest.path)); pass --resume to continue it, or choose another --out")
-        }
-        var resumedState: CheckpointState?
-        if resume {
-            // The saved run decides model and training settings, except the step target; an
-            // option given now that says otherwise is refused rather than silently ignored.
-            let (state, _) = try Checkpoint.loadState(folder)
-            let differences = contradictions(model: state.model, training: state.training)
-            guard differences.isEmpty else {
-                throw ValidationError("--resume: the options contradict the run saved in \(latest.path):\n  "
-                                      + differences.joined(separator: "\n  ")
-                                      + "\nleave them out to continue the run as saved, or train a new run with another --out")
-            }
-            resumedState = state
-            config = state.training
-        }
-        let trainingData: TrainingData = try data.map { try ImageSourceTrainingData(url: URL(fileURLWithPath: $0), seed: config.seed) }
-            ?? EmbeddedTrainingData(seed: config.seed)
-        var modelConfiguration = try modelConfig(arch, preset: preset ?? "tiny", imageSize: trainingData.imageSize,
-                                                 channels: 3, numClasses: trainingData.numClasses)
-        modelConfiguration.prediction = prediction ?? TrainConfig.recipePrediction
-        modelConfiguration.positionInit = positionInit ?? TrainConfig.recipePositionInit
-        if let state = resumedState {
-            if state.step >= steps {
-                FileHandle.standardError.write(Data("\(out): already at step \(state.step) (--steps \(steps)); nothing to do\n".utf8))
-                return
-            }
-            modelConfiguration = state.model
-            config.steps = steps
-        }
-        let model = try makeModel(modelConfiguration, seed: config.seed)
-        let trainer = try Trainer(model: model, data: trainingData, config: config, runFolder: folder)
-        if resume { try trainer.resume() }
-        let header = "\(modelConfiguration.architecture.rawValue) \(modelConfiguration.preset): \(model.parameters.count) parameters ("
-            + model.parameters.countsByComponent.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "); data: \(trainingData.description)"
-        FileHandle.standardError.write(Data((header + "\n").utf8))
+        guard let training = try refusingOptions({ try TrainingRun.prepare(request, log: warn) }) else { return }
+        let progress = TrainingProgressPrinter(training, json: json)
+        try training.run(logEvery: logEvery, step: progress.step, evaluation: progress.checkpoint)
+        progress.finish()
+    }
+}
 
-        let scorer = noScore ? nil : TrainingScorer(folder: folder, referenceCount: referenceCount, log: warn)
-        let tty = isatty(STDERR_FILENO) != 0
-        let stepLog = try StepLogFile(folder.appendingPathComponent("train_log.jsonl"), continuingAfter: resume ? trainer.step : 0)
-        var warnedNonFinite = false
-        try trainer.run(logEvery: logEvery, log: { log in
-            if !log.loss.isFinite && !warnedNonFinite {
-                warnedNonFinite = true
-                FileHandle.standardError.write(Data("warning: the loss is \(log.loss) at step \(log.step): training diverged (try a lower --lr)\n".utf8))
-            }
-            // A diverged run's NaN loss is still logged (as the string "NaN"), with its step.
-            let line = jsonEventLine(log, event: "step", nonFinite: Checkpoint.nonFiniteAsStrings)
-            stepLog.append(line)   // the report's loss curve
-            if json {
-                print(line)
-            } else {
-                let line = String(format: "step %d/%d  loss %.4f  |g| %.3f  lr %.2e  %.2f step/s  %.0f img/s", log.step, config.steps,
-                                  log.loss, log.gradientNorm, log.learningRate, log.stepsPerSecond, log.imagesPerSecond)
-                if tty { FileHandle.standardError.write(Data(("\r" + line + "   ").utf8)) } else { print(line) }
-            }
-        }, evaluationLog: { record in
-            if json { print(jsonEventLine(record, event: "eval", nonFinite: Checkpoint.nonFiniteAsStrings)); return }
-            let text = (try? jsonText(record, style: .line)) ?? "\(record)"
-            if tty { FileHandle.standardError.write(Data("\n".utf8)) }
-            print("eval " + text)
-        }, evaluate: scorer.map { scorer in
-            { try scorer.score(step: $0.step, samples: $0.samples, labels: $0.labels, reference: $0.data.referenceImages) }
-        })
+/// How `train` shows a run (the demo shows its models' the same way): the header on stderr,
+/// then each logged step (its JSON line on stdout with --json; otherwise a text line, rewritten
+/// in place on a terminal) and each checkpoint's scores.
+struct TrainingProgressPrinter {
+    let json: Bool
+    let totalSteps: Int
+    let tty = isatty(STDERR_FILENO) != 0
+
+    init(_ training: TrainingRun, json: Bool) {
+        self.json = json
+        totalSteps = training.trainer.config.steps
+        warn(training.header)
+    }
+
+    func step(_ log: StepLog, line: String) {
+        if json { print(line); return }
+        let text = String(format: "step %d/%d  loss %.4f  |g| %.3f  lr %.2e  %.2f step/s  %.0f img/s", log.step, totalSteps,
+                          log.loss, log.gradientNorm, log.learningRate, log.stepsPerSecond, log.imagesPerSecond)
+        if tty { FileHandle.standardError.write(Data(("\r" + text + "   ").utf8)) } else { print(text) }
+    }
+
+    func checkpoint(_ record: [String: JSONValue]) {
+        if json { print(jsonEventLine(record, event: "eval", nonFinite: Checkpoint.nonFiniteAsStrings)); return }
+        let text = (try? jsonText(record, style: .line)) ?? "\(record)"
+        if tty { FileHandle.standardError.write(Data("\n".utf8)) }
+        print("eval " + text)
+    }
+
+    func finish() {
         if tty && !json { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
 
-enum TimeSamplingChoice: String, ExpressibleByArgument, CaseIterable { case uniform, logitNormal = "logit-normal" }
-enum LearningRateDecayChoice: String, ExpressibleByArgument, CaseIterable { case constant, cosine }
+extension TimeSamplingChoice: ExpressibleByArgument {}
+extension LearningRateDecayChoice: ExpressibleByArgument {}
 extension Prediction: ExpressibleByArgument {}
 extension PositionInit: ExpressibleByArgument {}
 extension SamplerKind: OptionChoice {}
 extension Architecture: OptionChoice {}
 extension NoiseSchedule.Kind: OptionChoice {}
-
-/// DIR/train_log.jsonl: every logged step, appended. A resumed run continues the same file
-/// exactly: the lines a killed run logged after its last checkpoint (steps > `step`, which the
-/// resumed run trains again) and a half-written last line are dropped first; a new run starts
-/// an empty file.
-final class StepLogFile {
-    private let handle: FileHandle
-    init(_ url: URL, continuingAfter step: Int) throws {
-        let old = FileManager.default.contents(atPath: url.path) ?? Data()
-        let kept = old.split(separator: 0x0A).filter { line in
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
-                  let logged = object["step"] as? Int else { return false }
-            return logged <= step   // nothing is kept for a new run (step 0)
-        }
-        var text = Data(kept.joined(separator: [0x0A]))
-        if !text.isEmpty { text.append(0x0A) }
-        if text != old || !FileManager.default.fileExists(atPath: url.path) { try writeAtomically(text, to: url) }
-        guard let handle = FileHandle(forWritingAtPath: url.path) else {
-            throw ValidationError("cannot write the step log \(url.path)")
-        }
-        handle.seekToEndOfFile()
-        self.handle = handle
-    }
-    func append(_ line: String) { handle.write(Data((line + "\n").utf8)) }
-    deinit { try? handle.close() }
-}
