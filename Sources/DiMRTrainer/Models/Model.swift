@@ -42,7 +42,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 }
 
 /// The starting values of a learned position table. The parameter is trained the same either
-/// way; only where it starts differs (README, "Training recipe").
+/// way; only where it starts differs (fixtures/trainer/RUNLOG.md, "U-ViT against the official code").
 public enum PositionInit: String, Codable, CaseIterable, Sendable {
     /// truncated N(0, 0.02), as in U-ViT's and DiMR's code
     case normal

@@ -29,6 +29,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// The network's target in new runs (stored in ModelConfig.prediction, which the samplers read).
     /// x₀: ahead of ε at every budget measured on the tiny DiT (fixtures/trainer/RUNLOG.md, "Recipe search").
     public static let recipePrediction: Prediction = .data
+    /// The papers' start in new runs: the sin-cos start helps U-ViT memorise 32 images but moved
+    /// neither U-ViT's nor DiMR's KID or label accuracy on fresh data (RUNLOG, 2026-12-03).
     public static let recipePositionInit: PositionInit = .normal
 
     public init() {}
