@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // dimr-eval: layers, bottom to top (imports point down only):
-//   C wrappers (CBLAS, CJPEG, CPNG, CFFTW) → TensorCore → TensorIO
+//   C wrappers (CBLAS, CJPEG, CPNG, CFFTW) and C kernels (CKernels) → TensorCore → TensorIO
 //   → InceptionNet, Distortion → Eval (metrics, inputs, report) ─┐
 //   → DiMRTrainer (models, training, sampling) ──────────────────┴→ Pipeline (train + score, sample, demo) → dimr-eval (executable)
 import PackageDescription
@@ -25,7 +25,9 @@ let package = Package(
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),  // libpng-dev
         .systemLibrary(name: "CFFTW", providers: [.apt(["libfftw3-dev"])]),
 
-        .target(name: "TensorCore", dependencies: ["CBLAS"]),
+        // GELU forward/backward built for AVX2 + FMA beside the baseline, picked at run time (see its header).
+        .target(name: "CKernels"),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "TensorIO", dependencies: [
             "TensorCore", "CJPEG", "CPNG", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
@@ -50,7 +52,7 @@ let package = Package(
 
         // What several test targets share (a per-test temporary folder); built only by `swift test`.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels"]),  // CKernels: both builds of its kernels
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "TestSupport"]),
         .testTarget(name: "InceptionNetTests", dependencies: ["InceptionNet", "TensorIO", "TestSupport"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "DiMRTrainer", "TestSupport"]),  // DiMRTrainer: its embedded shapes for the training scorer

@@ -56,6 +56,32 @@ final class OperationGradientTests: XCTestCase {
         checkGradients("add + affine", inputs: [a]) { $0.affine($0.add(a, a), scale: 0.5, shift: 1) }
     }
 
+    /// `permuted` against element-by-element indexing (NHWC ↔ NCHW, 2-D and 3-axis rotations,
+    /// middle swaps, the identity), on odd sizes.
+    func testPermuteMatchesIndexing() {
+        let cases: [([Int], [Int])] = [
+            ([3, 5, 7, 37], [0, 3, 1, 2]), ([3, 37, 5, 7], [0, 2, 3, 1]), ([33, 70], [1, 0]),
+            ([4, 6, 9], [2, 0, 1]), ([4, 6, 9], [1, 2, 0]),
+            ([2, 3, 4, 5], [0, 2, 1, 3]), ([2, 3, 4, 5], [3, 1, 0, 2]), ([2, 3, 4], [0, 1, 2]),
+        ]
+        for (shape, dims) in cases {
+            let x = randomVariable(shape, seed: 40).value
+            let y = permuted(x, dims)
+            XCTAssertEqual(y.shape, dims.map { shape[$0] })
+            var inStrides = [Int](repeating: 1, count: shape.count)
+            for i in stride(from: shape.count - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * shape[i + 1] }
+            var mismatches = 0
+            for flat in 0..<y.count {
+                var rem = flat, source = 0
+                for axis in stride(from: dims.count - 1, through: 0, by: -1) {
+                    source += (rem % y.shape[axis]) * inStrides[dims[axis]]; rem /= y.shape[axis]
+                }
+                if y.data[flat] != x.data[source] { mismatches += 1 }
+            }
+            XCTAssertEqual(mismatches, 0, "permute \(shape) by \(dims)")
+        }
+    }
+
     func testConvolutionsAndPixelShuffle() {
         let x = randomVariable([2, 3, 6, 6], seed: 20)
         let w = randomVariable([4, 3, 3, 3], seed: 21, scale: 0.3), b = randomVariable([4], seed: 22)
@@ -65,6 +91,10 @@ final class OperationGradientTests: XCTestCase {
         let h = randomVariable([2, 4, 8, 8], seed: 24), dw = randomVariable([4, 1, 7, 7], seed: 25, scale: 0.2)
         let db = randomVariable([4], seed: 26)
         checkGradients("depthwise 7x7", inputs: [h, dw, db], probes: 20) { $0.conv2d(h, weight: dw, bias: db, padding: 3, groups: 4) }
+        let hl = randomVariable([2, 8, 8, 4], seed: 28)
+        checkGradients("depthwise 7x7 channels-last", inputs: [hl, dw, db], probes: 20) {
+            $0.depthwiseConv2dChannelsLast(hl, weight: dw, bias: db)
+        }
         let y = randomVariable([2, 8, 3, 3], seed: 27)
         checkGradients("pixel shuffle", inputs: [y]) { $0.pixelShuffle(y, factor: 2) }
     }

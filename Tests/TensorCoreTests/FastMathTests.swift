@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import CKernels
 import TensorCore
 
 /// The vectorised exp/tanh/erf/sigmoid against Double, over the range activations see, and
@@ -27,15 +28,24 @@ final class FastMathTests: XCTestCase {
         }
     }
 
-    /// gelu/silu and their backwards on an odd-length tensor (a vector tail) against float64.
+    /// gelu/silu and their backwards on an odd-length tensor (a vector tail) against float64; GELU
+    /// in both builds of its C kernel (AVX2 + FMA when this CPU has them, and the baseline loop).
     func testActivationsAgainstFloat64() {
+        for baseline: Int32 in vk_uses_avx2() == 1 ? [0, 1] : [0] {
+            vk_force_baseline(baseline)
+            defer { vk_force_baseline(0) }
+            checkActivations(label: baseline == 1 ? " (baseline)" : vk_uses_avx2() == 1 ? " (AVX2)" : "")
+        }
+    }
+
+    private func checkActivations(label: String) {
         let n = 1003
         let x = Tensor(uninitialized: [n]), g = Tensor(uninitialized: [n])
         for i in 0..<n { x.data[i] = Float(i - n / 2) / 90; g.data[i] = Float((i * 7) % 13) / 6 - 1 }
         func check(_ name: String, _ got: Tensor, _ want: (Double, Double) -> Double, tolerance: Double) {
             for i in 0..<n {
                 let w = want(Double(x.data[i]), Double(g.data[i]))
-                XCTAssertEqual(Double(got.data[i]), w, accuracy: tolerance * max(1, abs(w)), "\(name) at x = \(x.data[i])")
+                XCTAssertEqual(Double(got.data[i]), w, accuracy: tolerance * max(1, abs(w)), "\(name)\(label) at x = \(x.data[i])")
             }
         }
         let phi = { (v: Double) in 0.5 * (1 + Foundation.erf(v / 2.0.squareRoot())) }
@@ -49,5 +59,21 @@ final class FastMathTests: XCTestCase {
         let sig = { (v: Double) in 1 / (1 + Foundation.exp(-v)) }
         check("silu", silu(x), { v, _ in v * sig(v) }, tolerance: 1e-6)
         check("silu backward", siluBackward(g, input: x), { v, d in d * sig(v) * (1 + v * (1 - sig(v))) }, tolerance: 2e-6)
+
+        // gated GELU over rows [a | b] with a = x, b = g (h = 1003, odd: a tail in every row)
+        let ab = Tensor(uninitialized: [2, 2 * n]), dyGated = Tensor(uninitialized: [2, n])
+        for r in 0..<2 { for i in 0..<n {
+            ab.data[r * 2 * n + i] = x.data[i] * Float(r + 1); ab.data[r * 2 * n + n + i] = g.data[i]; dyGated.data[r * n + i] = g.data[(i + 5) % n]
+        } }
+        let y = gatedGELU(ab), dx = gatedGELUBackward(dyGated, input: ab)
+        let geluPrime = { (v: Double) in phi(v) + v * Foundation.exp(-v * v / 2) / (2 * Double.pi).squareRoot() }
+        var worst = 0.0
+        for r in 0..<2 { for i in 0..<n {
+            let a = Double(ab.data[r * 2 * n + i]), b = Double(ab.data[r * 2 * n + n + i]), d = Double(dyGated.data[r * n + i])
+            worst = max(worst, abs(Double(y.data[r * n + i]) - a * phi(a) * b))
+            worst = max(worst, abs(Double(dx.data[r * 2 * n + i]) - d * b * geluPrime(a)))
+            worst = max(worst, abs(Double(dx.data[r * 2 * n + n + i]) - d * a * phi(a)) / max(1, abs(d * a * phi(a))))
+        } }
+        XCTAssertLessThan(worst, 1e-5, "gated GELU and its backward\(label)")
     }
 }

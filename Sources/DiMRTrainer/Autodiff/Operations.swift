@@ -203,6 +203,19 @@ extension Tape {
         }
     }
 
+    /// Depthwise K×K convolution of channels-last images, stride 1, "same" padding.
+    ///
+    ///     x: (B, H, W, C), weight: (C, 1, K, K), bias: (C) → (B, H, W, C)
+    public func depthwiseConv2dChannelsLast(_ x: Variable, weight: Variable, bias: Variable?) -> Variable {
+        let y = TensorCore.depthwiseConv2dChannelsLast(x.value, weight: weight.value, bias: bias?.value)
+        return output(y, inputs: [x, weight, bias]) { g in
+            let grads = depthwiseConv2dChannelsLastBackward(g, input: x.value, weight: weight.value, needsInputGradient: x.requiresGrad)
+            if let dx = grads.input { x.accumulate(dx) }
+            if weight.requiresGrad { weight.accumulate(grads.weight) }
+            if let bias, bias.requiresGrad { bias.accumulate(grads.bias) }
+        }
+    }
+
     /// (N, C·r², H, W) → (N, C, H·r, W·r)
     public func pixelShuffle(_ x: Variable, factor: Int) -> Variable {
         output(TensorCore.pixelShuffle(x.value, factor: factor), inputs: [x]) { g in

@@ -223,12 +223,10 @@ private struct DiMRBlock {
     let attentionNorm: BlockNorm?
     let attention: SelfAttention?
     let depthwiseWeight: Variable?, depthwiseBias: Variable?
-    let kernel: Int
     let mlp: GatedMLP
 
     init(_ s: ParameterStore, _ name: String, _ b: DiMRConfig.Branch, norm: DiMRConfig.BlockNormKind) {
         kind = b.kind
-        kernel = b.kernelSize
         if b.kind == .transformer {
             attentionNorm = BlockNorm(s, "\(name).block1.norm", b.dim, norm)
             attention = SelfAttention(s, "\(name).block1", dim: b.dim, heads: b.heads, qkvBias: false, projName: "dense")
@@ -249,9 +247,9 @@ private struct DiMRBlock {
             x = tape.add(x, attention(attentionNorm(x, t, tape), tape))
         } else {
             let b = x.shape[0], d = x.shape[2]
-            let planes = tape.permute(tape.reshape(x, [b, grid, grid, d]), [0, 3, 1, 2])   // (B, D, h, w)
-            let mixed = tape.conv2d(planes, weight: depthwiseWeight!, bias: depthwiseBias, padding: kernel / 2, groups: d)
-            x = tape.add(x, tape.reshape(tape.permute(mixed, [0, 2, 3, 1]), [b, grid * grid, d]))
+            let image = tape.reshape(x, [b, grid, grid, d])                                // (B, h, w, D)
+            let mixed = tape.depthwiseConv2dChannelsLast(image, weight: depthwiseWeight!, bias: depthwiseBias)
+            x = tape.add(x, tape.reshape(mixed, [b, grid * grid, d]))
         }
         return tape.add(x, mlp(x, t, tape))
     }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // Elementwise activations, each forward beside its backward. Backwards take the forward's
@@ -14,7 +15,7 @@ public enum GELUKind: String, Sendable, Codable {
 public func gelu(_ x: Tensor, kind: GELUKind = .exact) -> Tensor {
     let y = Tensor(uninitialized: x.shape)
     elementwise(x.count) { [xs = x.data, ys = y.data] r in
-        forEachLanes(r) { i, w in storeLanes(geluLanes(loadLanes(xs, i, w), kind), ys, i, w) }
+        vk_gelu(xs + r.lowerBound, ys + r.lowerBound, r.count, kind.tanhForm)
     }
     return y
 }
@@ -24,9 +25,7 @@ public func geluBackward(_ gradOutput: Tensor, input x: Tensor, kind: GELUKind =
     precondition(gradOutput.shape == x.shape, "geluBackward: gradOutput \(gradOutput.shape) ≠ input \(x.shape)")
     let dx = Tensor(uninitialized: x.shape)
     elementwise(x.count) { [xs = x.data, gs = gradOutput.data, ds = dx.data] r in
-        forEachLanes(r) { i, w in
-            storeLanes(loadLanes(gs, i, w) * geluDerivativeLanes(loadLanes(xs, i, w), kind).derivative, ds, i, w)
-        }
+        vk_gelu_backward(xs + r.lowerBound, gs + r.lowerBound, ds + r.lowerBound, r.count, kind.tanhForm)
     }
     return dx
 }
@@ -75,10 +74,7 @@ public func gatedGELU(_ x: Tensor, kind: GELUKind = .exact) -> Tensor {
     let (rows, h) = gluShape(x, op: "gatedGELU")
     let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [h])
     parallelChunks(rows, minChunk: max(1, 8192 / max(h, 1))) { [xs = x.data, ys = y.data] range in
-        for r in range {
-            let a = xs + r * 2 * h, b = a + h, out = ys + r * h
-            forEachLanes(0..<h) { j, w in storeLanes(geluLanes(loadLanes(a, j, w), kind) * loadLanes(b, j, w), out, j, w) }
-        }
+        vk_gated_gelu(xs + range.lowerBound * 2 * h, ys + range.lowerBound * h, range.count, h, kind.tanhForm)
     }
     return y
 }
@@ -91,42 +87,18 @@ public func gatedGELUBackward(_ gradOutput: Tensor, input x: Tensor, kind: GELUK
     precondition(gradOutput.count == rows * h, "gatedGELUBackward: gradOutput \(gradOutput.shape) does not match input \(x.shape)")
     let dx = Tensor(uninitialized: x.shape)
     parallelChunks(rows, minChunk: max(1, 8192 / max(h, 1))) { [xs = x.data, gs = gradOutput.data, ds = dx.data] range in
-        for r in range {
-            let a = xs + r * 2 * h, b = a + h, g = gs + r * h, da = ds + r * 2 * h, db = da + h
-            forEachLanes(0..<h) { j, w in
-                let (value, derivative) = geluDerivativeLanes(loadLanes(a, j, w), kind)
-                let gj = loadLanes(g, j, w)
-                storeLanes(gj * loadLanes(b, j, w) * derivative, da, j, w)
-                storeLanes(gj * value, db, j, w)
-            }
-        }
+        vk_gated_gelu_backward(xs + range.lowerBound * 2 * h, gs + range.lowerBound * h, ds + range.lowerBound * 2 * h,
+                               range.count, h, kind.tanhForm)
     }
     return dx
 }
 
-// MARK: - eight lanes at a time (FastMath.swift)
+// MARK: - helpers
 
-@inline(__always) func geluLanes(_ x: Lanes, _ kind: GELUKind) -> Lanes {
-    switch kind {
-    case .exact: return 0.5 * x * (1 + fastErf(x * 0.707_106_781_186_547_52))
-    case .tanh: return 0.5 * x * (1 + fastTanh(0.797_884_560_802_865_36 * (x + 0.044715 * x * x * x)))
-    }
-}
-
-/// GELU(x) and GELU'(x) together (the gated unit's backward needs both).
-@inline(__always) func geluDerivativeLanes(_ x: Lanes, _ kind: GELUKind) -> (value: Lanes, derivative: Lanes) {
-    switch kind {
-    case .exact:
-        // Φ(x) + x·φ(x)
-        let cdf = 0.5 * (1 + fastErf(x * 0.707_106_781_186_547_52))
-        let density = 0.398_942_280_401_432_68 * fastExp(-0.5 * x * x)
-        return (x * cdf, cdf + x * density)
-    case .tanh:
-        let x2 = x * x
-        let t = fastTanh(0.797_884_560_802_865_36 * (x + 0.044715 * x2 * x))
-        let inner = 0.797_884_560_802_865_36 * (1 + 3 * 0.044715 * x2)
-        return (0.5 * x * (1 + t), 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner)
-    }
+extension GELUKind {
+    /// The C kernels' switch (Sources/CKernels: the same formulas as FastMath.swift, compiled for
+    /// AVX2 + FMA beside the baseline and chosen at run time).
+    var tanhForm: Int32 { self == .tanh ? 1 : 0 }
 }
 
 /// Splits 0..<count into chunks of at least 16K elements across the cores.

@@ -1,0 +1,286 @@
+#include "vector_kernels.h"
+#include <stdint.h>
+#include <string.h>
+
+// Each kernel's body is written once, as an always-inline function, and compiled twice: inside a
+// baseline wrapper and inside an AVX2 + FMA wrapper, where clang vectorises the loop 8 lanes wide.
+// The math below uses only multiplies, adds, selects and bit moves, so both loops vectorise.
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE float as_float(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
+INLINE int32_t as_int(float f) { int32_t i; memcpy(&i, &f, 4); return i; }
+
+// e^x: x = n·ln2 + r, e^r by Cephes' degree-6 polynomial, 2^n through the exponent bits
+// (FastMath.swift's fastExp, same constants).
+INLINE float fast_exp(float x) {
+    x = x < -87.3f ? -87.3f : x;
+    x = x > 88.0f ? 88.0f : x;
+    const float shifter = 12582912.0f;                 // 1.5·2²³: rounds x·log2 e to an integer
+    float shifted = x * 1.44269504f + shifter;
+    float n = shifted - shifter;
+    float r = x - n * 0.693359375f + n * 2.1219444e-4f;
+    float p = 1.98756915e-4f;
+    p = p * r + 1.39819995e-3f;
+    p = p * r + 8.3334519e-3f;
+    p = p * r + 4.1665796e-2f;
+    p = p * r + 1.66666655e-1f;
+    p = p * r + 5.0000001e-1f;
+    p = p * (r * r) + r + 1.0f;
+    int32_t bits = (as_int(shifted) - 0x4B400000 + 127) << 23;
+    return p * as_float(bits);
+}
+
+// erf(x), Abramowitz & Stegun 7.1.26, odd-extended (FastMath.swift's fastErf).
+INLINE float fast_erf(float x) {
+    float ax = x < 0 ? -x : x;
+    float t = 1.0f / (1.0f + 0.3275911f * ax);
+    float poly = 1.061405429f;
+    poly = poly * t - 1.453152027f;
+    poly = poly * t + 1.421413741f;
+    poly = poly * t - 0.284496736f;
+    poly = poly * t + 0.254829592f;
+    float y = 1.0f - poly * t * fast_exp(-ax * ax);
+    return x < 0 ? -y : y;
+}
+
+// tanh(x) = 1 − 2/(e^{2x} + 1), the series below |x| < 1/16 (FastMath.swift's fastTanh).
+INLINE float fast_tanh(float x) {
+    float e = fast_exp(2.0f * x);
+    float big = 1.0f - 2.0f / (e + 1.0f);
+    float x2 = x * x;
+    float series = -17.0f / 315.0f;
+    series = series * x2 + 2.0f / 15.0f;
+    series = series * x2 - 1.0f / 3.0f;
+    float small = x + x * x2 * series;
+    float ax = x < 0 ? -x : x;
+    return ax < 0.0625f ? small : big;
+}
+
+INLINE float gelu_value(float x, int tanh_form) {
+    if (tanh_form) return 0.5f * x * (1.0f + fast_tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    return 0.5f * x * (1.0f + fast_erf(x * 0.70710678118654752f));
+}
+
+// GELU(x) and GELU'(x) together.
+INLINE void gelu_with_derivative(float x, int tanh_form, float *value, float *derivative) {
+    if (tanh_form) {
+        float x2 = x * x;
+        float t = fast_tanh(0.79788456080286536f * (x + 0.044715f * x2 * x));
+        float inner = 0.79788456080286536f * (1.0f + 3.0f * 0.044715f * x2);
+        *value = 0.5f * x * (1.0f + t);
+        *derivative = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * inner;
+    } else {
+        float cdf = 0.5f * (1.0f + fast_erf(x * 0.70710678118654752f));
+        float density = 0.39894228040143268f * fast_exp(-0.5f * x * x);
+        *value = x * cdf;
+        *derivative = cdf + x * density;
+    }
+}
+
+// The loops. `tanh_form` is hoisted out by the callers' two branches, so each loop body is
+// branch-free.
+INLINE void gelu_loop(const float *restrict x, float *restrict y, size_t n, int tanh_form) {
+    if (tanh_form) { for (size_t i = 0; i < n; i++) y[i] = gelu_value(x[i], 1); }
+    else { for (size_t i = 0; i < n; i++) y[i] = gelu_value(x[i], 0); }
+}
+
+INLINE void gelu_backward_loop(const float *restrict x, const float *restrict dy, float *restrict dx, size_t n, int tanh_form) {
+    float v, d;
+    if (tanh_form) { for (size_t i = 0; i < n; i++) { gelu_with_derivative(x[i], 1, &v, &d); dx[i] = dy[i] * d; } }
+    else { for (size_t i = 0; i < n; i++) { gelu_with_derivative(x[i], 0, &v, &d); dx[i] = dy[i] * d; } }
+}
+
+INLINE void gated_gelu_loop(const float *restrict x, float *restrict y, size_t rows, size_t h, int tanh_form) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *a = x + r * 2 * h, *b = a + h;
+        float *out = y + r * h;
+        if (tanh_form) { for (size_t j = 0; j < h; j++) out[j] = gelu_value(a[j], 1) * b[j]; }
+        else { for (size_t j = 0; j < h; j++) out[j] = gelu_value(a[j], 0) * b[j]; }
+    }
+}
+
+INLINE void gated_gelu_backward_loop(const float *restrict x, const float *restrict dy, float *restrict dx,
+                                     size_t rows, size_t h, int tanh_form) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *a = x + r * 2 * h, *b = a + h, *g = dy + r * h;
+        float *da = dx + r * 2 * h, *db = da + h;
+        float v, d;
+        if (tanh_form) {
+            for (size_t j = 0; j < h; j++) { gelu_with_derivative(a[j], 1, &v, &d); da[j] = g[j] * b[j] * d; db[j] = g[j] * v; }
+        } else {
+            for (size_t j = 0; j < h; j++) { gelu_with_derivative(a[j], 0, &v, &d); da[j] = g[j] * b[j] * d; db[j] = g[j] * v; }
+        }
+    }
+}
+
+// Row normalisations. `reassociate` lets clang split each row's sums over vector lanes.
+INLINE void layer_norm_loop(const float *restrict x, float *restrict y, float *restrict mean, float *restrict rstd,
+                            const float *gamma, const float *beta, size_t first_row, size_t rows, size_t c,
+                            size_t per_group, float eps) {
+#pragma clang fp reassociate(on)
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * c;
+        float *yr = y + r * c;
+        float sum = 0;
+        for (size_t j = 0; j < c; j++) sum += xr[j];
+        float m = sum / (float)c, sq = 0;
+        for (size_t j = 0; j < c; j++) { float d = xr[j] - m; sq += d * d; }
+        float s = 1.0f / __builtin_sqrtf(sq / (float)c + eps);
+        mean[r] = m; rstd[r] = s;
+        size_t g = (first_row + r) / per_group;
+        const float *gr = gamma ? gamma + g * c : NULL, *br = beta ? beta + g * c : NULL;
+        if (gr && br) { for (size_t j = 0; j < c; j++) yr[j] = (xr[j] - m) * s * gr[j] + br[j]; }
+        else if (gr) { for (size_t j = 0; j < c; j++) yr[j] = (xr[j] - m) * s * gr[j]; }
+        else if (br) { for (size_t j = 0; j < c; j++) yr[j] = (xr[j] - m) * s + br[j]; }
+        else { for (size_t j = 0; j < c; j++) yr[j] = (xr[j] - m) * s; }
+    }
+}
+
+INLINE void layer_norm_backward_loop(const float *restrict x, const float *restrict dy, float *restrict dx,
+                                     const float *gamma, const float *mean, const float *rstd,
+                                     size_t first_row, size_t rows, size_t c, size_t per_group) {
+#pragma clang fp reassociate(on)
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * c, *g = dy + r * c;
+        float *d = dx + r * c;
+        float m = mean[r], s = rstd[r], meanU = 0, meanUX = 0;
+        const float *gr = gamma ? gamma + ((first_row + r) / per_group) * c : NULL;
+        if (gr) { for (size_t j = 0; j < c; j++) { float u = g[j] * gr[j]; meanU += u; meanUX += u * (xr[j] - m) * s; } }
+        else { for (size_t j = 0; j < c; j++) { meanU += g[j]; meanUX += g[j] * (xr[j] - m) * s; } }
+        meanU /= (float)c; meanUX /= (float)c;
+        if (gr) { for (size_t j = 0; j < c; j++) d[j] = s * (g[j] * gr[j] - meanU - (xr[j] - m) * s * meanUX); }
+        else { for (size_t j = 0; j < c; j++) d[j] = s * (g[j] - meanU - (xr[j] - m) * s * meanUX); }
+    }
+}
+
+INLINE void rms_norm_loop(const float *restrict x, float *restrict y, float *restrict scale, const float *gamma,
+                          size_t first_row, size_t rows, size_t c, size_t per_group, float eps) {
+#pragma clang fp reassociate(on)
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * c;
+        float *yr = y + r * c;
+        float sq = 0;
+        for (size_t j = 0; j < c; j++) sq += xr[j] * xr[j];
+        float s = 1.0f / (__builtin_sqrtf(sq / (float)c) + eps);
+        scale[r] = s;
+        const float *gr = gamma ? gamma + ((first_row + r) / per_group) * c : NULL;
+        if (gr) { for (size_t j = 0; j < c; j++) yr[j] = xr[j] * s * gr[j]; }
+        else { for (size_t j = 0; j < c; j++) yr[j] = xr[j] * s; }
+    }
+}
+
+INLINE void rms_norm_backward_loop(const float *restrict x, const float *restrict dy, float *restrict dx,
+                                   const float *gamma, const float *scale,
+                                   size_t first_row, size_t rows, size_t c, size_t per_group) {
+#pragma clang fp reassociate(on)
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * c, *g = dy + r * c;
+        float *d = dx + r * c;
+        float s = scale[r], dot = 0, sq = 0;
+        const float *gr = gamma ? gamma + ((first_row + r) / per_group) * c : NULL;
+        if (gr) { for (size_t j = 0; j < c; j++) { dot += g[j] * gr[j] * xr[j]; sq += xr[j] * xr[j]; } }
+        else { for (size_t j = 0; j < c; j++) { dot += g[j] * xr[j]; sq += xr[j] * xr[j]; } }
+        float rms = __builtin_sqrtf(sq / (float)c);
+        float k = rms > 0 ? dot * s * s / ((float)c * rms) : 0;
+        if (gr) { for (size_t j = 0; j < c; j++) d[j] = s * g[j] * gr[j] - xr[j] * k; }
+        else { for (size_t j = 0; j < c; j++) d[j] = s * g[j] - xr[j] * k; }
+    }
+}
+
+// Row order is fixed (r = 0, 1, …), so each column's sum is bit-reproducible.
+INLINE void norm_parameter_gradients_loop(const float *restrict x, const float *restrict dy, const float *mean,
+                                          const float *scale, float *dgamma, float *dbeta, size_t rows, size_t c,
+                                          size_t per_group, size_t col0, size_t col1) {
+    for (size_t r = 0; r < rows; r++) {
+        size_t g = r / per_group;
+        const float *xr = x + r * c, *gr = dy + r * c;
+        float m = mean ? mean[r] : 0, s = scale[r];
+        if (dgamma) { float *o = dgamma + g * c; for (size_t j = col0; j < col1; j++) o[j] += gr[j] * ((xr[j] - m) * s); }
+        if (dbeta) { float *o = dbeta + g * c; for (size_t j = col0; j < col1; j++) o[j] += gr[j]; }
+    }
+}
+
+#if defined(__x86_64__)
+#define AVX2 __attribute__((target("avx2,fma")))
+static AVX2 void gelu_avx2(const float *x, float *y, size_t n, int t) { gelu_loop(x, y, n, t); }
+static AVX2 void gelu_backward_avx2(const float *x, const float *dy, float *dx, size_t n, int t) { gelu_backward_loop(x, dy, dx, n, t); }
+static AVX2 void gated_gelu_avx2(const float *x, float *y, size_t rows, size_t h, int t) { gated_gelu_loop(x, y, rows, h, t); }
+static AVX2 void gated_gelu_backward_avx2(const float *x, const float *dy, float *dx, size_t rows, size_t h, int t) {
+    gated_gelu_backward_loop(x, dy, dx, rows, h, t);
+}
+static AVX2 void layer_norm_avx2(const float *x, float *y, float *mean, float *rstd, const float *gamma, const float *beta,
+                                 size_t first_row, size_t rows, size_t c, size_t per_group, float eps) {
+    layer_norm_loop(x, y, mean, rstd, gamma, beta, first_row, rows, c, per_group, eps);
+}
+static AVX2 void layer_norm_backward_avx2(const float *x, const float *dy, float *dx, const float *gamma, const float *mean,
+                                          const float *rstd, size_t first_row, size_t rows, size_t c, size_t per_group) {
+    layer_norm_backward_loop(x, dy, dx, gamma, mean, rstd, first_row, rows, c, per_group);
+}
+static AVX2 void rms_norm_avx2(const float *x, float *y, float *scale, const float *gamma,
+                               size_t first_row, size_t rows, size_t c, size_t per_group, float eps) {
+    rms_norm_loop(x, y, scale, gamma, first_row, rows, c, per_group, eps);
+}
+static AVX2 void rms_norm_backward_avx2(const float *x, const float *dy, float *dx, const float *gamma, const float *scale,
+                                        size_t first_row, size_t rows, size_t c, size_t per_group) {
+    rms_norm_backward_loop(x, dy, dx, gamma, scale, first_row, rows, c, per_group);
+}
+static AVX2 void norm_parameter_gradients_avx2(const float *x, const float *dy, const float *mean, const float *scale,
+                                               float *dgamma, float *dbeta, size_t rows, size_t c, size_t per_group,
+                                               size_t col0, size_t col1) {
+    norm_parameter_gradients_loop(x, dy, mean, scale, dgamma, dbeta, rows, c, per_group, col0, col1);
+}
+static int has_avx2 = -1, forced_baseline = 0;
+int vk_uses_avx2(void) {
+    // a benign race: every thread computes the same answer
+    if (has_avx2 < 0) { __builtin_cpu_init(); has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+    return has_avx2 && !forced_baseline;
+}
+void vk_force_baseline(int on) { forced_baseline = on; }
+#else
+int vk_uses_avx2(void) { return 0; }
+void vk_force_baseline(int on) { (void)on; }
+#endif
+
+#if defined(__x86_64__)
+#define DISPATCH(fast, ...) do { if (vk_uses_avx2()) { fast(__VA_ARGS__); return; } } while (0)
+#else
+#define DISPATCH(fast, ...) do { } while (0)
+#endif
+
+void vk_gelu(const float *x, float *y, size_t n, int t) { DISPATCH(gelu_avx2, x, y, n, t); gelu_loop(x, y, n, t); }
+void vk_gelu_backward(const float *x, const float *dy, float *dx, size_t n, int t) {
+    DISPATCH(gelu_backward_avx2, x, dy, dx, n, t); gelu_backward_loop(x, dy, dx, n, t);
+}
+void vk_gated_gelu(const float *x, float *y, size_t rows, size_t h, int t) {
+    DISPATCH(gated_gelu_avx2, x, y, rows, h, t); gated_gelu_loop(x, y, rows, h, t);
+}
+void vk_gated_gelu_backward(const float *x, const float *dy, float *dx, size_t rows, size_t h, int t) {
+    DISPATCH(gated_gelu_backward_avx2, x, dy, dx, rows, h, t); gated_gelu_backward_loop(x, dy, dx, rows, h, t);
+}
+
+void vk_layer_norm(const float *x, float *y, float *mean, float *rstd, const float *gamma, const float *beta,
+                   size_t first_row, size_t rows, size_t c, size_t per_group, float eps) {
+    DISPATCH(layer_norm_avx2, x, y, mean, rstd, gamma, beta, first_row, rows, c, per_group, eps);
+    layer_norm_loop(x, y, mean, rstd, gamma, beta, first_row, rows, c, per_group, eps);
+}
+void vk_layer_norm_backward(const float *x, const float *dy, float *dx, const float *gamma, const float *mean,
+                            const float *rstd, size_t first_row, size_t rows, size_t c, size_t per_group) {
+    DISPATCH(layer_norm_backward_avx2, x, dy, dx, gamma, mean, rstd, first_row, rows, c, per_group);
+    layer_norm_backward_loop(x, dy, dx, gamma, mean, rstd, first_row, rows, c, per_group);
+}
+void vk_rms_norm(const float *x, float *y, float *scale, const float *gamma,
+                 size_t first_row, size_t rows, size_t c, size_t per_group, float eps) {
+    DISPATCH(rms_norm_avx2, x, y, scale, gamma, first_row, rows, c, per_group, eps);
+    rms_norm_loop(x, y, scale, gamma, first_row, rows, c, per_group, eps);
+}
+void vk_rms_norm_backward(const float *x, const float *dy, float *dx, const float *gamma, const float *scale,
+                          size_t first_row, size_t rows, size_t c, size_t per_group) {
+    DISPATCH(rms_norm_backward_avx2, x, dy, dx, gamma, scale, first_row, rows, c, per_group);
+    rms_norm_backward_loop(x, dy, dx, gamma, scale, first_row, rows, c, per_group);
+}
+void vk_norm_parameter_gradients(const float *x, const float *dy, const float *mean, const float *scale,
+                                 float *dgamma, float *dbeta, size_t rows, size_t c, size_t per_group,
+                                 size_t col0, size_t col1) {
+    DISPATCH(norm_parameter_gradients_avx2, x, dy, mean, scale, dgamma, dbeta, rows, c, per_group, col0, col1);
+    norm_parameter_gradients_loop(x, dy, mean, scale, dgamma, dbeta, rows, c, per_group, col0, col1);
+}
