@@ -33,7 +33,7 @@ let package = Package(
         ]),
 
         .target(name: "InceptionNet", dependencies: ["TensorCore", "TensorIO"]),
-        .target(name: "DiMRTrainer", dependencies: ["TensorCore", "TensorIO"]),
+        .target(name: "DiMRTrainer", dependencies: ["TensorCore", "TensorIO", "CKernels"]),  // CKernels: the AdamW step
         .target(name: "Distortion", dependencies: ["TensorCore", "TensorIO", "CFFTW", "InceptionNet"],),
         .target(name: "Eval", dependencies: ["TensorCore", "TensorIO", "InceptionNet", "Distortion"]),
         // What needs both a model and the metrics: a training run scored at its checkpoints,
@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "TestSupport"]),
         .testTarget(name: "InceptionNetTests", dependencies: ["InceptionNet", "TensorIO", "TestSupport"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "DiMRTrainer", "TestSupport"]),  // DiMRTrainer: its embedded shapes for the training scorer
-        .testTarget(name: "DiMRTrainerTests", dependencies: ["DiMRTrainer", "TestSupport"]),
+        .testTarget(name: "DiMRTrainerTests", dependencies: ["DiMRTrainer", "TestSupport", "CKernels"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
         .testTarget(name: "DistortionTests", dependencies: ["Distortion", "DiMRTrainer", "TestSupport"]),  // DiMRTrainer: its embedded shapes as a reference
         .testTarget(name: "CLITests", dependencies: ["dimr-eval", "dimr-eval-fuzz", "TensorIO", "TestSupport"]),  // TensorIO: reading what the commands write

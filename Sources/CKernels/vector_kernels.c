@@ -200,6 +200,97 @@ INLINE void norm_parameter_gradients_loop(const float *restrict x, const float *
     }
 }
 
+// The depthwise convolution, eight channels at a time in clang's generic vectors: 8-lane AVX
+// registers in the AVX2 build, pairs of SSE registers in the baseline one. Taps whose input
+// falls outside the image are skipped (zero padding) rather than read from a padded copy.
+// (Macros, not functions: a function passing these vectors would trip -Wpsabi in the baseline build.)
+typedef float v8 __attribute__((vector_size(32), aligned(4), may_alias));
+#define load8(p) (*(const v8 *)(p))
+#define store8(p, v) (*(v8 *)(p) = (v))
+INLINE size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+INLINE void depthwise_cl_rows_loop(const float *x, const float *taps, const float *bias, float *y,
+                                   size_t height, size_t width, size_t c, size_t k, size_t row0, size_t row1) {
+    size_t half = k / 2;
+    for (size_t job = row0; job < row1; job++) {
+        size_t image = job / height, oh = job % height;
+        size_t i0 = half > oh ? half - oh : 0, i1 = min_size(k, height + half - oh);
+        const float *imageStart = x + image * height * width * c;
+        for (size_t ow = 0; ow < width; ow++) {
+            size_t j0 = half > ow ? half - ow : 0, j1 = min_size(k, width + half - ow);
+            float *out = y + (job * width + ow) * c;
+            size_t ch = 0;
+            for (; ch + 8 <= c; ch += 8) {
+                v8 acc = load8(bias + ch);
+                for (size_t i = i0; i < i1; i++) {
+                    // the input pixel under tap (i, j0), the first inside the image
+                    const float *row = imageStart + ((oh + i - half) * width + ow + j0 - half) * c + ch;
+                    const float *tapRow = taps + (i * k + j0) * c + ch;
+                    for (size_t j = 0; j < j1 - j0; j++) acc += load8(row + j * c) * load8(tapRow + j * c);
+                }
+                store8(out + ch, acc);
+            }
+            for (; ch < c; ch++) {
+                float acc = bias[ch];
+                for (size_t i = i0; i < i1; i++)
+                    for (size_t j = j0; j < j1; j++)
+                        acc += imageStart[((oh + i - half) * width + (ow + j - half)) * c + ch] * taps[(i * k + j) * c + ch];
+                out[ch] = acc;
+            }
+        }
+    }
+}
+
+INLINE void depthwise_cl_weight_gradient_loop(const float *x, const float *dy, float *acc,
+                                              size_t height, size_t width, size_t c, size_t k) {
+    size_t half = k / 2, taps = k * k;
+    for (size_t oh = 0; oh < height; oh++) {
+        size_t i0 = half > oh ? half - oh : 0, i1 = min_size(k, height + half - oh);
+        const float *gradRow = dy + oh * width * c;
+        for (size_t ow = 0; ow < width; ow++)
+            for (size_t ch = 0; ch < c; ch++) acc[taps * c + ch] += gradRow[ow * c + ch];
+        for (size_t i = i0; i < i1; i++) {
+            const float *inputRow = x + (oh + i - half) * width * c;
+            for (size_t j = 0; j < k; j++) {
+                // output pixels whose tap (i, j) lands inside the row
+                size_t w0 = half > j ? half - j : 0, w1 = min_size(width, width + half - j);
+                if (w0 >= w1) continue;
+                float *slot = acc + (i * k + j) * c;
+                size_t ch = 0;
+                for (; ch + 8 <= c; ch += 8) {
+                    v8 sum = {0};
+                    for (size_t ow = w0; ow < w1; ow++)
+                        sum += load8(gradRow + ow * c + ch) * load8(inputRow + (ow + j - half) * c + ch);
+                    store8(slot + ch, load8(slot + ch) + sum);
+                }
+                for (; ch < c; ch++) {
+                    float sum = 0;
+                    for (size_t ow = w0; ow < w1; ow++) sum += gradRow[ow * c + ch] * inputRow[(ow + j - half) * c + ch];
+                    slot[ch] += sum;
+                }
+            }
+        }
+    }
+}
+
+INLINE double sum_of_squares_loop(const float *restrict x, size_t n) {
+#pragma clang fp reassociate(on)
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += (double)x[i] * (double)x[i];
+    return sum;
+}
+
+INLINE void adamw_loop(float *restrict w, const float *restrict grad, float *restrict m, float *restrict v, size_t n,
+                       float clip, float beta1, float beta2, float c1, float c2, float lr, float eps, float decay) {
+    for (size_t i = 0; i < n; i++) {
+        float g = grad[i] * clip;
+        m[i] = beta1 * m[i] + (1 - beta1) * g;
+        v[i] = beta2 * v[i] + (1 - beta2) * g * g;
+        float update = (m[i] / c1) / (__builtin_sqrtf(v[i] / c2) + eps);
+        w[i] = w[i] * decay - lr * update;
+    }
+}
+
 #if defined(__x86_64__)
 #define AVX2 __attribute__((target("avx2,fma")))
 static AVX2 void gelu_avx2(const float *x, float *y, size_t n, int t) { gelu_loop(x, y, n, t); }
@@ -228,6 +319,19 @@ static AVX2 void norm_parameter_gradients_avx2(const float *x, const float *dy, 
                                                float *dgamma, float *dbeta, size_t rows, size_t c, size_t per_group,
                                                size_t col0, size_t col1) {
     norm_parameter_gradients_loop(x, dy, mean, scale, dgamma, dbeta, rows, c, per_group, col0, col1);
+}
+static AVX2 void depthwise_cl_rows_avx2(const float *x, const float *taps, const float *bias, float *y,
+                                        size_t height, size_t width, size_t c, size_t k, size_t row0, size_t row1) {
+    depthwise_cl_rows_loop(x, taps, bias, y, height, width, c, k, row0, row1);
+}
+static AVX2 void depthwise_cl_weight_gradient_avx2(const float *x, const float *dy, float *acc,
+                                                   size_t height, size_t width, size_t c, size_t k) {
+    depthwise_cl_weight_gradient_loop(x, dy, acc, height, width, c, k);
+}
+static AVX2 double sum_of_squares_avx2(const float *x, size_t n) { return sum_of_squares_loop(x, n); }
+static AVX2 void adamw_avx2(float *w, const float *grad, float *m, float *v, size_t n, float clip, float beta1, float beta2,
+                            float c1, float c2, float lr, float eps, float decay) {
+    adamw_loop(w, grad, m, v, n, clip, beta1, beta2, c1, c2, lr, eps, decay);
 }
 static int has_avx2 = -1, forced_baseline = 0;
 int vk_uses_avx2(void) {
@@ -283,4 +387,27 @@ void vk_norm_parameter_gradients(const float *x, const float *dy, const float *m
                                  size_t col0, size_t col1) {
     DISPATCH(norm_parameter_gradients_avx2, x, dy, mean, scale, dgamma, dbeta, rows, c, per_group, col0, col1);
     norm_parameter_gradients_loop(x, dy, mean, scale, dgamma, dbeta, rows, c, per_group, col0, col1);
+}
+
+void vk_depthwise_cl_rows(const float *x, const float *taps, const float *bias, float *y,
+                          size_t height, size_t width, size_t c, size_t k, size_t row0, size_t row1) {
+    DISPATCH(depthwise_cl_rows_avx2, x, taps, bias, y, height, width, c, k, row0, row1);
+    depthwise_cl_rows_loop(x, taps, bias, y, height, width, c, k, row0, row1);
+}
+void vk_depthwise_cl_weight_gradient(const float *x, const float *dy, float *acc,
+                                     size_t height, size_t width, size_t c, size_t k) {
+    DISPATCH(depthwise_cl_weight_gradient_avx2, x, dy, acc, height, width, c, k);
+    depthwise_cl_weight_gradient_loop(x, dy, acc, height, width, c, k);
+}
+
+double vk_sum_of_squares(const float *x, size_t n) {
+#if defined(__x86_64__)
+    if (vk_uses_avx2()) return sum_of_squares_avx2(x, n);
+#endif
+    return sum_of_squares_loop(x, n);
+}
+void vk_adamw(float *w, const float *grad, float *m, float *v, size_t n, float clip, float beta1, float beta2,
+              float c1, float c2, float lr, float eps, float decay) {
+    DISPATCH(adamw_avx2, w, grad, m, v, n, clip, beta1, beta2, c1, c2, lr, eps, decay);
+    adamw_loop(w, grad, m, v, n, clip, beta1, beta2, c1, c2, lr, eps, decay);
 }

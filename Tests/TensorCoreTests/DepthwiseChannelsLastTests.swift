@@ -1,3 +1,4 @@
+import CKernels
 import TensorCore
 import XCTest
 
@@ -5,8 +6,17 @@ import XCTest
 /// against Double loops written from its definition. Sizes cover channel counts that are not a
 /// multiple of the eight lanes, images smaller than the kernel (every tap at a border) and K = 3.
 /// Tolerance 1e-5 of the output scale (float32 sums of ≤ 49 · B·H·W products of values in −1...1).
+/// Both builds of the C kernel run: AVX2 + FMA (when this CPU has them) and the baseline.
 final class DepthwiseChannelsLastTests: XCTestCase {
     func testAgainstDoubleLoops() {
+        for baseline: Int32 in vk_uses_avx2() == 1 ? [0, 1] : [0] {
+            vk_force_baseline(baseline)
+            defer { vk_force_baseline(0) }
+            checkAgainstDoubleLoops(label: baseline == 1 ? " (baseline)" : "")
+        }
+    }
+
+    private func checkAgainstDoubleLoops(label build: String) {
         for (shape, k) in [([2, 9, 7, 13], 7), ([3, 3, 5, 8], 7), ([1, 6, 6, 20], 3), ([2, 4, 11, 1], 5)] {
             let (b, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
             let x = randomTensor(shape, seed: 1), weight = randomTensor([c, 1, k, k], seed: 2)
@@ -27,7 +37,7 @@ final class DepthwiseChannelsLastTests: XCTestCase {
                     if (0..<h).contains(si) && (0..<w).contains(sj) { dx[((n * h + si) * w + sj) * c + ch] += Double(dy.data[o]) * tap }
                 } }
             } } } }
-            let label = "x \(shape) k \(k)"
+            let label = "x \(shape) k \(k)\(build)"
             assertClose(depthwiseConv2dChannelsLast(x, weight: weight, bias: bias), y, shape: shape, tolerance: 1e-5, "\(label) forward")
             let grads = depthwiseConv2dChannelsLastBackward(dy, input: x, weight: weight)
             assertClose(grads.input!, dx, shape: shape, tolerance: 1e-5, "\(label) dx")

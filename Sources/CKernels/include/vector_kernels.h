@@ -1,4 +1,5 @@
-// Elementwise and per-row kernels of the trainer (GELU, LayerNorm, RMSNorm; forward and backward), in C so that they can be
+// Elementwise and per-row kernels of the trainer (GELU, LayerNorm, RMSNorm, the channels-last
+// depthwise convolution, forward and backward; the AdamW step), in C so that they can be
 // compiled for AVX2 + FMA beside the baseline x86-64 build and picked at run time.
 //
 // Why C: Swift has no per-function target attribute, and its default x86-64 target is SSE2, so
@@ -45,3 +46,23 @@ void vk_rms_norm_backward(const float *x, const float *dy, float *dx, const floa
 void vk_norm_parameter_gradients(const float *x, const float *dy, const float *mean, const float *scale,
                                  float *dgamma, float *dbeta, size_t rows, size_t c, size_t per_group,
                                  size_t col0, size_t col1);
+
+// Depthwise K×K convolution of channels-last images (B, H, W, C), stride 1, zero padding K/2
+// (TensorCore/Ops/DepthwiseConv2dChannelsLast.swift says why channels-last).
+
+/// Output rows [row0, row1) of y (row = b·H + h): y = bias + Σ taps x, with `taps` (K·K, C).
+void vk_depthwise_cl_rows(const float *x, const float *taps, const float *bias, float *y,
+                          size_t height, size_t width, size_t c, size_t k, size_t row0, size_t row1);
+/// Adds one image's weight gradient to acc ((K·K + 1, C): the taps, then the bias row):
+/// acc[tap] += Σ_pixels dy ⊙ shifted x, acc[K·K] += Σ_pixels dy.
+void vk_depthwise_cl_weight_gradient(const float *x, const float *dy, float *acc,
+                                     size_t height, size_t width, size_t c, size_t k);
+
+// The optimiser.
+
+/// Σ x², accumulated in double (four lanes or more at a time; one fixed order per build).
+double vk_sum_of_squares(const float *x, size_t n);
+/// One AdamW step on n values: g = grad·clip, m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
+/// w ← w·decay − lr·(m/c₁)/(√(v/c₂) + ε).
+void vk_adamw(float *w, const float *grad, float *m, float *v, size_t n, float clip, float beta1, float beta2,
+              float c1, float c2, float lr, float eps, float decay);

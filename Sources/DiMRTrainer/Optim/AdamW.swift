@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import TensorCore
 
@@ -55,8 +56,10 @@ public final class AdamW {
     /// gradient's global norm before clipping.
     @discardableResult
     public func update(_ parameters: ParameterStore) -> Float {
+        // Σ g² and the step are C loops (CKernels, AVX2 + FMA when available): in Swift the sum
+        // was one serial chain of Double adds, and the whole update 2.9% of DiT's training step.
         var sq: Double = 0
-        for p in parameters.all { if let g = p.variable.grad { for i in 0..<g.count { sq += Double(g.data[i]) * Double(g.data[i]) } } }
+        for p in parameters.all { if let g = p.variable.grad { sq += vk_sum_of_squares(g.data, g.count) } }
         let norm = Float(sq.squareRoot())
         let clip: Float = config.gradientClip > 0 && norm > config.gradientClip ? config.gradientClip / norm : 1
         step += 1
@@ -68,13 +71,8 @@ public final class AdamW {
             let w = p.value.data, gs = g.data, ms = m[p.name]!.data, vs = v[p.name]!.data
             let decay: Float = p.decays ? 1 - lr * config.weightDecay : 1
             parallelChunks(p.count, minChunk: 16384) { r in
-                for i in r {
-                    let gi = gs[i] * clip
-                    ms[i] = b1 * ms[i] + (1 - b1) * gi
-                    vs[i] = b2 * vs[i] + (1 - b2) * gi * gi
-                    let update = (ms[i] / c1) / ((vs[i] / c2).squareRoot() + eps)
-                    w[i] = w[i] * decay - lr * update
-                }
+                let o = r.lowerBound
+                vk_adamw(w + o, gs + o, ms + o, vs + o, r.count, clip, b1, b2, c1, c2, lr, eps, decay)
             }
         }
         return norm

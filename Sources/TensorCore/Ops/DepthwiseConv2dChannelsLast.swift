@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Depthwise K×K convolution on channels-last images (B, H, W, C): stride 1, zero "same" padding
@@ -65,55 +66,24 @@ private func tapMajor(_ weight: Tensor, channels c: Int, kernel k: Int, flipped:
     return t
 }
 
-/// The forward's loops: one output row (b, oh) per job. For each output pixel and each block of
-/// eight channels, every tap whose input lies inside the image adds x-slice · tap in registers;
-/// taps outside are skipped (zero padding) rather than read from a padded copy.
+/// The forward's loops (C, Sources/CKernels: eight channels per vector, AVX2 + FMA when the CPU
+/// has them), one output row (b, oh) per job.
 private func depthwiseChannelsLastRows(_ xs: UnsafeMutablePointer<Float>, _ taps: UnsafeMutablePointer<Float>,
                                        _ bias: UnsafeMutablePointer<Float>, _ ys: UnsafeMutablePointer<Float>,
                                        batch: Int, height: Int, width: Int, channels c: Int, kernel k: Int) {
-    let half = k / 2
     parallelChunks(batch * height, minChunk: max(1, 65536 / max(width * c * k * k, 1))) { rows in
-        for job in rows {
-            let image = job / height, oh = job % height
-            let i0 = max(0, half - oh), i1 = min(k, height + half - oh)
-            for ow in 0..<width {
-                let j0 = max(0, half - ow), j1 = min(k, width + half - ow)
-                let out = ys + (job * width + ow) * c
-                let corner = xs + ((image * height + oh - half) * width + ow - half) * c   // tap (0, 0), maybe outside
-                var ch = 0
-                while ch < c {
-                    let lanes = min(8, c - ch)
-                    var acc = loadLanes(bias, ch, lanes)
-                    if lanes == 8 {
-                        for i in i0..<i1 {
-                            let row = UnsafeRawPointer(corner + i * width * c + ch), tapRow = UnsafeRawPointer(taps + i * k * c + ch)
-                            for j in j0..<j1 {
-                                acc += row.loadUnaligned(fromByteOffset: j * c * 4, as: Lanes.self)
-                                    * tapRow.loadUnaligned(fromByteOffset: j * c * 4, as: Lanes.self)
-                            }
-                        }
-                    } else {
-                        for i in i0..<i1 { for j in j0..<j1 {
-                            acc += loadLanes(corner + (i * width + j) * c, ch, lanes) * loadLanes(taps + (i * k + j) * c, ch, lanes)
-                        } }
-                    }
-                    storeLanes(acc, out, ch, lanes)
-                    ch += 8
-                }
-            }
-        }
+        vk_depthwise_cl_rows(xs, taps, bias, ys, height, width, c, k, rows.lowerBound, rows.upperBound)
     }
 }
 
 /// dW[c, i, j] = Σ_{b,h,w} dy[b, h, w, c] · x[b, h + i − K/2, w + j − K/2, c] and dbias[c] = Σ dy.
-/// For each image row, tap and block of eight channels, the products along the row's valid
-/// pixels sum in registers; each image's sums accumulate in Float (≤ 1,024 terms at 32×32) and
-/// are added across images in Double. Parallel over images, one accumulator per chunk, summed in
-/// chunk order (the same result however the chunks are scheduled).
+/// Each image's sums accumulate in Float (C kernel; ≤ 1,024 terms at 32×32) and are added
+/// across images in Double. Parallel over images, one accumulator per chunk, summed in chunk
+/// order (the same result however the chunks are scheduled).
 private func depthwiseChannelsLastWeightGradient(_ xs: UnsafeMutablePointer<Float>, _ dys: UnsafeMutablePointer<Float>,
                                                  batch: Int, height: Int, width: Int, channels c: Int, kernel k: Int)
     -> (weight: Tensor, bias: Tensor) {
-    let half = k / 2, taps = k * k
+    let taps = k * k, imageSize = height * width * c
     let lock = NSLock()
     var parts: [(first: Int, sums: [Double])] = []
     parallelChunks(batch) { images in
@@ -123,41 +93,7 @@ private func depthwiseChannelsLastWeightGradient(_ xs: UnsafeMutablePointer<Floa
             let acc = buffer.baseAddress!
             for n in images {
                 acc.update(repeating: 0, count: (taps + 1) * c)
-                for oh in 0..<height {
-                    let i0 = max(0, half - oh), i1 = min(k, height + half - oh)
-                    let gradRow = dys + (n * height + oh) * width * c
-                    for ch in stride(from: 0, to: c, by: 8) {
-                        let lanes = min(8, c - ch)
-                        var sum = Lanes()
-                        for ow in 0..<width { sum += loadLanes(gradRow + ow * c, ch, lanes) }
-                        storeLanes(loadLanes(acc + taps * c, ch, lanes) + sum, acc + taps * c, ch, lanes)
-                    }
-                    for i in i0..<i1 {
-                        let inputRow = xs + (n * height + oh + i - half) * width * c
-                        for j in 0..<k {
-                            // output pixels whose tap (i, j) lands inside the row
-                            let w0 = max(0, half - j), w1 = min(width, width + half - j)
-                            guard w0 < w1 else { continue }
-                            let shifted = inputRow + (j - half) * c, slot = acc + (i * k + j) * c
-                            var ch = 0
-                            while ch < c {
-                                let lanes = min(8, c - ch)
-                                var sum = Lanes()
-                                if lanes == 8 {
-                                    let g = UnsafeRawPointer(gradRow + ch), x = UnsafeRawPointer(shifted + ch)
-                                    for ow in w0..<w1 {
-                                        sum += g.loadUnaligned(fromByteOffset: ow * c * 4, as: Lanes.self)
-                                            * x.loadUnaligned(fromByteOffset: ow * c * 4, as: Lanes.self)
-                                    }
-                                } else {
-                                    for ow in w0..<w1 { sum += loadLanes(gradRow + ow * c, ch, lanes) * loadLanes(shifted + ow * c, ch, lanes) }
-                                }
-                                storeLanes(loadLanes(slot, ch, lanes) + sum, slot, ch, lanes)
-                                ch += 8
-                            }
-                        }
-                    }
-                }
+                vk_depthwise_cl_weight_gradient(xs + n * imageSize, dys + n * imageSize, acc, height, width, c, k)
                 for q in 0..<(taps + 1) * c { total[q] += Double(acc[q]) }
             }
         }

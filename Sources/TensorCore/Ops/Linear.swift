@@ -8,16 +8,15 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     let (m, k, n) = linearShapes(x, weight, bias, op: "linear")
     let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [n])
     if m == 0 { return y }
-    BLAS.sgemm(transB: true, m: m, n: n, k: k, a: x.data, lda: k, b: weight.data, ldb: k, c: y.data, ldc: n)
     if let bias {
+        // The bias goes in first and the GEMM adds onto it (beta = 1): one pass over y instead of
+        // OpenBLAS zeroing it (beta = 0) and a second pass adding the bias.
         let ys = y.data, bs = bias.data
         parallelChunks(m, minChunk: max(1, 32768 / max(n, 1))) { rows in
-            for r in rows {
-                let row = ys + r * n
-                for j in 0..<n { row[j] += bs[j] }
-            }
+            for r in rows { (ys + r * n).update(from: bs, count: n) }
         }
     }
+    BLAS.sgemm(transB: true, m: m, n: n, k: k, a: x.data, lda: k, b: weight.data, ldb: k, beta: bias == nil ? 0 : 1, c: y.data, ldc: n)
     return y
 }
 
