@@ -1,7 +1,7 @@
 import XCTest
 import CKernels
 import TensorCore
-@testable import DiMRTrainer
+import DiMRTrainer
 
 /// AdamW against its definition (torch.optim.AdamW's update, written here in Double), with
 /// gradient clipping, warm-up and the no-decay group, over three steps on parameters whose sizes
@@ -24,10 +24,14 @@ final class AdamWTests: XCTestCase {
         var w = [a, b].map { $0.value.array.map(Double.init) }
         var m = w.map { [Double](repeating: 0, count: $0.count) }, v = m
         for step in 0..<3 {
-            let grads = [a, b].enumerated().map { index, p in
-                (0..<p.value.count).map { Float(sin(Double(7 * index + 3 * step + $0))) * (index == 0 ? 0.4 : 0.2) }
+            // gradients through the public tape: d/dp of weight·mean((p − target)²)
+            let tape = Tape()
+            let losses = [a, b].enumerated().map { index, p in
+                let target = (0..<p.value.count).map { p.value.data[$0] - Float(sin(Double(7 * index + 3 * step + $0))) }
+                return tape.mse(p, target: Tensor(shape: p.value.shape, values: target), weight: index == 0 ? 3 : 1)
             }
-            for (p, g) in zip([a, b], grads) { p.accumulate(Tensor(shape: p.value.shape, values: g)) }
+            tape.backward(from: tape.add(losses[0], losses[1]))
+            let grads = [a, b].map { $0.grad!.array }
             let norm = grads.joined().map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
             let clip = norm > 0.5 ? 0.5 / norm : 1
             let lr = 0.01 * min(1, Double(step + 1) / 2)
