@@ -291,6 +291,30 @@ INLINE void adamw_loop(float *restrict w, const float *restrict grad, float *res
     }
 }
 
+INLINE void softmax_rows_loop(float *restrict x, size_t rows, size_t c, float scale) {
+#pragma clang fp reassociate(on)
+    for (size_t r = 0; r < rows; r++) {
+        float *row = x + r * c;
+        float m = row[0];
+        for (size_t j = 1; j < c; j++) m = row[j] > m ? row[j] : m;
+        float sum = 0;
+        for (size_t j = 0; j < c; j++) { float e = fast_exp((row[j] - m) * scale); row[j] = e; sum += e; }
+        float inv = 1.0f / sum;
+        for (size_t j = 0; j < c; j++) row[j] *= inv;
+    }
+}
+
+INLINE void softmax_backward_rows_loop(float *restrict g, const float *restrict y, size_t rows, size_t c, float scale) {
+#pragma clang fp reassociate(on)
+    for (size_t r = 0; r < rows; r++) {
+        float *gr = g + r * c;
+        const float *yr = y + r * c;
+        float dot = 0;
+        for (size_t j = 0; j < c; j++) dot += gr[j] * yr[j];
+        for (size_t j = 0; j < c; j++) gr[j] = scale * yr[j] * (gr[j] - dot);
+    }
+}
+
 #if defined(__x86_64__)
 #define AVX2 __attribute__((target("avx2,fma")))
 static AVX2 void gelu_avx2(const float *x, float *y, size_t n, int t) { gelu_loop(x, y, n, t); }
@@ -332,6 +356,10 @@ static AVX2 double sum_of_squares_avx2(const float *x, size_t n) { return sum_of
 static AVX2 void adamw_avx2(float *w, const float *grad, float *m, float *v, size_t n, float clip, float beta1, float beta2,
                             float c1, float c2, float lr, float eps, float decay) {
     adamw_loop(w, grad, m, v, n, clip, beta1, beta2, c1, c2, lr, eps, decay);
+}
+static AVX2 void softmax_rows_avx2(float *x, size_t rows, size_t c, float scale) { softmax_rows_loop(x, rows, c, scale); }
+static AVX2 void softmax_backward_rows_avx2(float *g, const float *y, size_t rows, size_t c, float scale) {
+    softmax_backward_rows_loop(g, y, rows, c, scale);
 }
 static int has_avx2 = -1, forced_baseline = 0;
 int vk_uses_avx2(void) {
@@ -410,4 +438,14 @@ void vk_adamw(float *w, const float *grad, float *m, float *v, size_t n, float c
               float c1, float c2, float lr, float eps, float decay) {
     DISPATCH(adamw_avx2, w, grad, m, v, n, clip, beta1, beta2, c1, c2, lr, eps, decay);
     adamw_loop(w, grad, m, v, n, clip, beta1, beta2, c1, c2, lr, eps, decay);
+}
+
+void vk_softmax_rows(float *x, size_t rows, size_t c, float scale) {
+    if (c == 0) return;
+    DISPATCH(softmax_rows_avx2, x, rows, c, scale);
+    softmax_rows_loop(x, rows, c, scale);
+}
+void vk_softmax_backward_rows(float *g, const float *y, size_t rows, size_t c, float scale) {
+    DISPATCH(softmax_backward_rows_avx2, g, y, rows, c, scale);
+    softmax_backward_rows_loop(g, y, rows, c, scale);
 }

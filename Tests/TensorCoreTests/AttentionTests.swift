@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import CKernels
 import TensorCore
 
 /// Attention and softmax forwards against a direct double-precision implementation of
@@ -28,5 +29,29 @@ final class AttentionTests: XCTestCase {
         let y = softmax(x, scale: 0.5)
         for r in 0..<3 { XCTAssertEqual((0..<7).reduce(Float(0)) { $0 + y.data[r * 7 + $1] }, 1, accuracy: 1e-6) }
         XCTAssertTrue(y.array.allSatisfy(\.isFinite))
+    }
+
+    /// softmax and its backward (the C kernel attention uses) against Double, rows of 37 values
+    /// (a vector tail) spread over ±40, in the AVX2 build and in the baseline one.
+    func testSoftmaxAndBackwardAgainstDouble() {
+        let rows = 4, c = 37
+        let x = Tensor(shape: [rows, c], values: (0..<(rows * c)).map { Float(40 * sin(Double($0) * 0.37)) })
+        let dy = Tensor(shape: [rows, c], values: (0..<(rows * c)).map { Float(cos(Double($0) * 0.91)) })
+        var want = [Double](repeating: 0, count: rows * c), wantGrad = want
+        for r in 0..<rows {
+            let z = (0..<c).map { 0.25 * Double(x.data[r * c + $0]) }, m = z.max()!
+            let e = z.map { exp($0 - m) }, total = e.reduce(0, +)
+            for j in 0..<c { want[r * c + j] = e[j] / total }
+            let dot = (0..<c).reduce(0.0) { $0 + Double(dy.data[r * c + $1]) * want[r * c + $1] }
+            for j in 0..<c { wantGrad[r * c + j] = 0.25 * want[r * c + j] * (Double(dy.data[r * c + j]) - dot) }
+        }
+        for baseline: Int32 in vk_uses_avx2() == 1 ? [0, 1] : [0] {
+            vk_force_baseline(baseline)
+            defer { vk_force_baseline(0) }
+            let y = softmax(x, scale: 0.25)
+            assertClose(y, want, shape: [rows, c], tolerance: 1e-6, "softmax (baseline \(baseline))")
+            assertClose(softmaxBackward(dy, output: y, scale: 0.25), wantGrad, shape: [rows, c], tolerance: 1e-5,
+                        "softmax backward (baseline \(baseline))")
+        }
     }
 }

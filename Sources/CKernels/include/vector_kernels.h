@@ -1,5 +1,5 @@
 // Elementwise and per-row kernels of the trainer (GELU, LayerNorm, RMSNorm, the channels-last
-// depthwise convolution, forward and backward; the AdamW step), in C so that they can be
+// depthwise convolution, softmax, forward and backward; the AdamW step), in C so that they can be
 // compiled for AVX2 + FMA beside the baseline x86-64 build and picked at run time.
 //
 // Why C: Swift has no per-function target attribute, and its default x86-64 target is SSE2, so
@@ -66,3 +66,10 @@ double vk_sum_of_squares(const float *x, size_t n);
 /// w ← w·decay − lr·(m/c₁)/(√(v/c₂) + ε).
 void vk_adamw(float *w, const float *grad, float *m, float *v, size_t n, float clip, float beta1, float beta2,
               float c1, float c2, float lr, float eps, float decay);
+
+// Row-wise softmax (attention's probabilities).
+
+/// In place, each of `rows` rows of c values: x ← softmax(scale·x), the row maximum subtracted first.
+void vk_softmax_rows(float *x, size_t rows, size_t c, float scale);
+/// In place: g ← scale · y ⊙ (g − Σ g⊙y), row by row (y: softmax's output).
+void vk_softmax_backward_rows(float *g, const float *y, size_t rows, size_t c, float scale);

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Softmax over the last axis, of `scale·x` (attention passes 1/√d here, saving a sweep).
@@ -20,33 +21,16 @@ public func softmaxBackward(_ gradOutput: Tensor, output y: Tensor, scale: Float
 }
 
 /// Row-wise softmax of scale·x in place; the row maximum is subtracted first so exp cannot overflow.
+/// (C, Sources/CKernels: Swift's scalar max and dot loops do not vectorise, and attention's
+/// softmax was ~2% of a tiny DiT's training step.)
 @inline(__always)
 func softmaxRowsInPlace(_ x: UnsafeMutablePointer<Float>, rows: Int, columns c: Int, scale: Float) {
-    for r in 0..<rows {
-        let row = x + r * c
-        var m = -Float.infinity
-        for j in 0..<c { m = max(m, row[j]) }
-        var sums = Lanes()
-        forEachLanes(0..<c) { j, w in
-            var e = fastExp((loadLanes(row, j, w) - m) * scale)
-            if w < 8 { for lane in w..<8 { e[lane] = 0 } }   // the padded tail adds nothing
-            storeLanes(e, row, j, w)
-            sums += e
-        }
-        let sum = sums.sum()
-        let inv = 1 / sum
-        for j in 0..<c { row[j] *= inv }
-    }
+    vk_softmax_rows(x, rows, c, scale)
 }
 
 /// In place: g ← scale · y ⊙ (g − Σ g⊙y), row by row.
 @inline(__always)
 func softmaxBackwardRowsInPlace(_ g: UnsafeMutablePointer<Float>, output y: UnsafePointer<Float>, rows: Int,
                                 columns c: Int, scale: Float) {
-    for r in 0..<rows {
-        let gr = g + r * c, yr = y + r * c
-        var dot: Float = 0
-        for j in 0..<c { dot += gr[j] * yr[j] }
-        for j in 0..<c { gr[j] = scale * yr[j] * (gr[j] - dot) }
-    }
+    vk_softmax_backward_rows(g, y, rows, c, scale)
 }
