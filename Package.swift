@@ -50,13 +50,13 @@ let package = Package(
         // a replayer of saved inputs otherwise (the CLI tests run it on the crash regressions).
         .executableTarget(name: "dimr-eval-fuzz", dependencies: ["TensorIO", "Eval"]),
 
-        // What several test targets share (a per-test temporary folder); built only by `swift test`.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels"]),  // CKernels: both builds of its kernels
+        // What several test targets share (a per-test temporary folder, both builds of the C kernels); built only by `swift test`.
+        .target(name: "TestSupport", dependencies: ["CKernels"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "TestSupport"]),
         .testTarget(name: "InceptionNetTests", dependencies: ["InceptionNet", "TensorIO", "TestSupport"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "DiMRTrainer", "TestSupport"]),  // DiMRTrainer: its embedded shapes for the training scorer
-        .testTarget(name: "DiMRTrainerTests", dependencies: ["DiMRTrainer", "TestSupport", "CKernels"]),
+        .testTarget(name: "DiMRTrainerTests", dependencies: ["DiMRTrainer", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
         .testTarget(name: "DistortionTests", dependencies: ["Distortion", "DiMRTrainer", "TestSupport"]),  // DiMRTrainer: its embedded shapes as a reference
         .testTarget(name: "CLITests", dependencies: ["dimr-eval", "dimr-eval-fuzz", "TensorIO", "TestSupport"]),  // TensorIO: reading what the commands write

@@ -1,5 +1,5 @@
 import XCTest
-import CKernels
+import TestSupport
 import TensorCore
 import DiMRTrainer
 
@@ -8,11 +8,7 @@ import DiMRTrainer
 /// leave vector tails; in both builds of the C step (AVX2 + FMA when the CPU has them, baseline).
 final class AdamWTests: XCTestCase {
     func testThreeStepsAgainstDouble() {
-        for baseline: Int32 in vk_uses_avx2() == 1 ? [0, 1] : [0] {
-            vk_force_baseline(baseline)
-            defer { vk_force_baseline(0) }
-            checkThreeSteps()
-        }
+        forEachKernelBuild { _ in checkThreeSteps() }
     }
 
     private func checkThreeSteps() {

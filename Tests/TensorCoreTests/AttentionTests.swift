@@ -1,6 +1,6 @@
 import XCTest
 import Foundation
-import CKernels
+import TestSupport
 import TensorCore
 
 /// Attention and softmax forwards against a direct double-precision implementation of
@@ -45,13 +45,11 @@ final class AttentionTests: XCTestCase {
             let dot = (0..<c).reduce(0.0) { $0 + Double(dy.data[r * c + $1]) * want[r * c + $1] }
             for j in 0..<c { wantGrad[r * c + j] = 0.25 * want[r * c + j] * (Double(dy.data[r * c + j]) - dot) }
         }
-        for baseline: Int32 in vk_uses_avx2() == 1 ? [0, 1] : [0] {
-            vk_force_baseline(baseline)
-            defer { vk_force_baseline(0) }
+        forEachKernelBuild { build in
             let y = softmax(x, scale: 0.25)
-            assertClose(y, want, shape: [rows, c], tolerance: 1e-6, "softmax (baseline \(baseline))")
+            assertClose(y, want, shape: [rows, c], tolerance: 1e-6, "softmax (\(build))")
             assertClose(softmaxBackward(dy, output: y, scale: 0.25), wantGrad, shape: [rows, c], tolerance: 1e-5,
-                        "softmax backward (baseline \(baseline))")
+                        "softmax backward (\(build))")
         }
     }
 }

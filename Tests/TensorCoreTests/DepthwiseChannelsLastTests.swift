@@ -1,4 +1,4 @@
-import CKernels
+import TestSupport
 import TensorCore
 import XCTest
 
@@ -9,11 +9,7 @@ import XCTest
 /// Both builds of the C kernel run: AVX2 + FMA (when this CPU has them) and the baseline.
 final class DepthwiseChannelsLastTests: XCTestCase {
     func testAgainstDoubleLoops() {
-        for baseline: Int32 in vk_uses_avx2() == 1 ? [0, 1] : [0] {
-            vk_force_baseline(baseline)
-            defer { vk_force_baseline(0) }
-            checkAgainstDoubleLoops(label: baseline == 1 ? " (baseline)" : "")
-        }
+        forEachKernelBuild { build in checkAgainstDoubleLoops(label: " (\(build))") }
     }
 
     private func checkAgainstDoubleLoops(label build: String) {

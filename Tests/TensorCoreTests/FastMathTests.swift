@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import CKernels
+import TestSupport
 import TensorCore
 
 /// The vectorised exp/tanh/erf/sigmoid against Double, over the range activations see, and
@@ -31,11 +31,7 @@ final class FastMathTests: XCTestCase {
     /// gelu/silu and their backwards on an odd-length tensor (a vector tail) against float64; GELU
     /// in both builds of its C kernel (AVX2 + FMA when this CPU has them, and the baseline loop).
     func testActivationsAgainstFloat64() {
-        for baseline: Int32 in vk_uses_avx2() == 1 ? [0, 1] : [0] {
-            vk_force_baseline(baseline)
-            defer { vk_force_baseline(0) }
-            checkActivations(label: baseline == 1 ? " (baseline)" : vk_uses_avx2() == 1 ? " (AVX2)" : "")
-        }
+        forEachKernelBuild { build in checkActivations(label: " (\(build))") }
     }
 
     private func checkActivations(label: String) {

@@ -1,5 +1,5 @@
 import XCTest
-import CKernels
+import TestSupport
 import TensorCore
 
 /// LayerNorm / RMSNorm forwards and backwards against their formulas in double (tolerance 1e-5
@@ -30,11 +30,7 @@ final class NormalizationTests: XCTestCase {
     /// Forward and backward (dx, dgamma, dbeta) of both norms on rows of 37 values (a vector tail),
     /// three groups of two rows, against Double: in the AVX2 build and in the baseline one.
     func testBackwardsAgainstDouble() {
-        for baseline: Int32 in vk_uses_avx2() == 1 ? [0, 1] : [0] {
-            vk_force_baseline(baseline)
-            defer { vk_force_baseline(0) }
-            checkBackwards(label: baseline == 1 ? "baseline" : "default")
-        }
+        forEachKernelBuild { build in checkBackwards(label: build) }
     }
 
     private func checkBackwards(label: String) {
