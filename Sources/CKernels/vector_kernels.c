@@ -221,7 +221,8 @@ INLINE void depthwise_cl_rows_loop(const float *x, const float *taps, const floa
             float *out = y + (job * width + ow) * c;
             size_t ch = 0;
             for (; ch + 8 <= c; ch += 8) {
-                v8 acc = load8(bias + ch);
+                v8 acc = {0};
+                if (bias) acc = load8(bias + ch);
                 for (size_t i = i0; i < i1; i++) {
                     // the input pixel under tap (i, j0), the first inside the image
                     const float *row = imageStart + ((oh + i - half) * width + ow + j0 - half) * c + ch;
@@ -231,7 +232,7 @@ INLINE void depthwise_cl_rows_loop(const float *x, const float *taps, const floa
                 store8(out + ch, acc);
             }
             for (; ch < c; ch++) {
-                float acc = bias[ch];
+                float acc = bias ? bias[ch] : 0;
                 for (size_t i = i0; i < i1; i++)
                     for (size_t j = j0; j < j1; j++)
                         acc += imageStart[((oh + i - half) * width + (ow + j - half)) * c + ch] * taps[(i * k + j) * c + ch];

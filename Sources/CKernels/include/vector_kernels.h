@@ -50,7 +50,8 @@ void vk_norm_parameter_gradients(const float *x, const float *dy, const float *m
 // Depthwise K×K convolution of channels-last images (B, H, W, C), stride 1, zero padding K/2
 // (TensorCore/Ops/DepthwiseConv2dChannelsLast.swift says why channels-last).
 
-/// Output rows [row0, row1) of y (row = b·H + h): y = bias + Σ taps x, with `taps` (K·K, C).
+/// Output rows [row0, row1) of y (row = b·H + h): y = bias + Σ taps x, with `taps` (K·K, C);
+/// bias nullable (no bias).
 void vk_depthwise_cl_rows(const float *x, const float *taps, const float *bias, float *y,
                           size_t height, size_t width, size_t c, size_t k, size_t row0, size_t row1);
 /// Adds one image's weight gradient to acc ((K·K + 1, C): the taps, then the bias row):

@@ -19,11 +19,7 @@ public func depthwiseConv2dChannelsLast(_ x: Tensor, weight: Tensor, bias: Tenso
     precondition(bias == nil || bias!.count == c, "depthwiseConv2dChannelsLast: bias \(bias!.shape) for \(c) channels")
     let y = Tensor(uninitialized: x.shape)
     let taps = tapMajor(weight, channels: c, kernel: k, flipped: false)
-    let zeros = [Float](repeating: 0, count: c)
-    zeros.withUnsafeBufferPointer { zero in
-        depthwiseChannelsLastRows(x.data, taps.data, bias?.data ?? UnsafeMutablePointer(mutating: zero.baseAddress!), y.data,
-                                  batch: b, height: h, width: w, channels: c, kernel: k)
-    }
+    depthwiseChannelsLastRows(x.data, taps.data, bias?.data, y.data, batch: b, height: h, width: w, channels: c, kernel: k)
     return y
 }
 
@@ -36,12 +32,8 @@ public func depthwiseConv2dChannelsLastBackward(_ gradOutput: Tensor, input x: T
     if needsInputGradient {
         // dx is the same convolution of dy with the kernel turned by 180° (odd K: same padding)
         let flipped = tapMajor(weight, channels: c, kernel: k, flipped: true)
-        let zeros = [Float](repeating: 0, count: c)
         let result = Tensor(uninitialized: x.shape)
-        zeros.withUnsafeBufferPointer { zero in
-            depthwiseChannelsLastRows(gradOutput.data, flipped.data, UnsafeMutablePointer(mutating: zero.baseAddress!), result.data,
-                                      batch: b, height: h, width: w, channels: c, kernel: k)
-        }
+        depthwiseChannelsLastRows(gradOutput.data, flipped.data, nil, result.data, batch: b, height: h, width: w, channels: c, kernel: k)
         dx = result
     }
     let (dw, db) = depthwiseChannelsLastWeightGradient(x.data, gradOutput.data, batch: b, height: h, width: w, channels: c, kernel: k)
@@ -69,7 +61,7 @@ private func tapMajor(_ weight: Tensor, channels c: Int, kernel k: Int, flipped:
 /// The forward's loops (C, Sources/CKernels: eight channels per vector, AVX2 + FMA when the CPU
 /// has them), one output row (b, oh) per job.
 private func depthwiseChannelsLastRows(_ xs: UnsafeMutablePointer<Float>, _ taps: UnsafeMutablePointer<Float>,
-                                       _ bias: UnsafeMutablePointer<Float>, _ ys: UnsafeMutablePointer<Float>,
+                                       _ bias: UnsafeMutablePointer<Float>?, _ ys: UnsafeMutablePointer<Float>,
                                        batch: Int, height: Int, width: Int, channels c: Int, kernel k: Int) {
     parallelChunks(batch * height, minChunk: max(1, 65536 / max(width * c * k * k, 1))) { rows in
         vk_depthwise_cl_rows(xs, taps, bias, ys, height, width, c, k, rows.lowerBound, rows.upperBound)
