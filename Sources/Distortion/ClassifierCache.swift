@@ -1,5 +1,6 @@
 import Foundation
 import InceptionNet
+import TensorCore
 import TensorIO
 
 /// Distortion classifiers trained from a reference batch, kept on disk: `distortion score --ref`
@@ -25,9 +26,7 @@ public struct DistortionClassifierCache {
         let text = [reference.standardizedFileURL.path, "\(size)", "\(modified)", featureProvider, "\(options.seed)",
                     "\(options.falsePositiveRate)", "\(options.maxReferenceImages)", DistortionModelCard.currentFormat]
             .joined(separator: "|")
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(format: "%016llx", h)
+        return String(format: "%016llx", FNV1a.of(text))
     }
 
     /// The entry folder of a classifier trained from `reference` with `featureProvider` and `options`.

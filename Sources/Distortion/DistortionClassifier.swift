@@ -118,9 +118,9 @@ public struct DistortionClassifier: Sendable {
     /// K, so an image always goes to the same model wherever it sits in a batch, and samples spread
     /// evenly over the folds as the calibration images do.
     public static func foldOf(features row: ArraySlice<Float>, folds: Int) -> Int {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for v in row { h = (h ^ UInt64(v.bitPattern)) &* 0x100_0000_01b3 }
-        return Int(h % UInt64(folds))
+        var hash = FNV1a()
+        for v in row { hash.mix(UInt64(v.bitPattern)) }
+        return Int(hash.value % UInt64(folds))
     }
 
     /// p(distorted) for raw (unstandardised) features, (rows, featureCount) row-major, each from

@@ -304,13 +304,14 @@ func balancedLogLoss(_ p: [Double], _ labels: [Float]) -> Double {
 
 /// A short content hash of images (FNV-1a over their pixels), to tell reference batches apart.
 public func fingerprint(_ images: [RGBImage]) -> String {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    var hash = FNV1a()
     for image in images {
         image.pixels.withUnsafeBytes { raw in
+            // eight pixels' bytes per mix, then the tail byte by byte
             let words = raw.count / 8
-            for i in 0..<words { h = (h ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x100_0000_01b3 }
-            for i in (words * 8)..<raw.count { h = (h ^ UInt64(raw[i])) &* 0x100_0000_01b3 }
+            for i in 0..<words { hash.mix(raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
+            for i in (words * 8)..<raw.count { hash.mix(UInt64(raw[i])) }
         }
     }
-    return String(format: "%016llx", h)
+    return String(format: "%016llx", hash.value)
 }

@@ -14,8 +14,7 @@ public struct SplitMix64: RandomNumberGenerator, Codable, Sendable {
     /// so results do not depend on the order in which images are processed. The two forms mix the
     /// seed differently (both kept so that existing seeds reproduce existing runs and fixtures).
     public init(seed: UInt64, stream: String, index: Int? = nil) {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a of the name, mixed with the seed
-        for byte in stream.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let h = FNV1a.of(stream)  // the name's hash, mixed with the seed
         if let index {
             state = seed ^ h ^ (UInt64(truncatingIfNeeded: index) &* 0x9e37_79b9_7f4a_7c15)
             _ = next(); _ = next()
