@@ -30,7 +30,7 @@ INLINE float fast_exp(float x) {
     return p * as_float(bits);
 }
 
-// erf(x), Abramowitz & Stegun 7.1.26, odd-extended (FastMath.swift's fastErf).
+// erf(x), Abramowitz & Stegun 7.1.26 refined, odd-extended: max abs error 1.5e-7 (A&S).
 INLINE float fast_erf(float x) {
     float ax = x < 0 ? -x : x;
     float t = 1.0f / (1.0f + 0.3275911f * ax);
@@ -43,7 +43,8 @@ INLINE float fast_erf(float x) {
     return x < 0 ? -y : y;
 }
 
-// tanh(x) = 1 − 2/(e^{2x} + 1), the series below |x| < 1/16 (FastMath.swift's fastTanh).
+// tanh(x) = 1 − 2/(e^{2x} + 1); below |x| < 1/16 the series x − x³/3 + 2x⁵/15 − 17x⁷/315, where
+// the subtraction would cancel.
 INLINE float fast_tanh(float x) {
     float e = fast_exp(2.0f * x);
     float big = 1.0f - 2.0f / (e + 1.0f);

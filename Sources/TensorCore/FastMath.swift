@@ -1,11 +1,11 @@
-// Vectorised exp, tanh, erf and sigmoid for the elementwise kernels.
+// Vectorised exp and sigmoid for the elementwise kernels still in Swift (SiLU).
 //
-// glibc's expf/tanhf/erff are scalar calls of 20–40 cycles each; in a training step of the tiny
-// DiT they took a third of the time (GELU's tanh alone: 30%, measured with perf). These forms
-// work on eight lanes at once with nothing but multiplies, adds and bit moves, so the compiler
-// keeps them in vector registers. Accuracy, checked against Double in `FastMathTests`: exp and
-// sigmoid within 2 ulp-ish relative (≤ 3e-7), tanh and erf within 2e-7 absolute — below float32
-// rounding of the activations they feed.
+// glibc's expf is a scalar call of 20–40 cycles; in a training step of the tiny DiT the libm
+// calls took a third of the time (measured with perf). These forms work on eight lanes at once
+// with nothing but multiplies, adds and bit moves, so the compiler keeps them in vector
+// registers. Accuracy, checked against Double in `FastMathTests`: within 2 ulp-ish relative
+// (≤ 3e-7), below float32 rounding of the activations they feed. GELU's erf and tanh live in
+// CKernels (vector_kernels.c), with the same exp.
 
 public typealias Lanes = SIMD8<Float>
 
@@ -36,36 +36,6 @@ public func fastExp(_ x: Lanes) -> Lanes {
 /// 1 / (1 + e^−x)
 @inline(__always)
 public func fastSigmoid(_ x: Lanes) -> Lanes { 1 / (1 + fastExp(-x)) }
-
-/// tanh(x) = 1 − 2 / (e^{2x} + 1); for small |x| the series x − x³/3 + 2x⁵/15 − 17x⁷/315 instead,
-/// where the subtraction would cancel.
-@inline(__always)
-public func fastTanh(_ x: Lanes) -> Lanes {
-    let e = fastExp(2 * x)
-    let big = 1 - 2 / (e + 1)
-    let x2 = x * x
-    var series = Lanes(repeating: -17.0 / 315)
-    series = series * x2 + 2.0 / 15
-    series = series * x2 - 1.0 / 3
-    let small = x + x * x2 * series
-    let ax = x.replacing(with: -x, where: x .< 0)
-    return big.replacing(with: small, where: ax .< 0.0625)
-}
-
-/// erf(x), Abramowitz & Stegun 7.1.26 refined: 1 − (a₁t + … + a₅t⁵)·e^{−x²}, t = 1/(1 + p|x|),
-/// odd-extended. Max abs error 1.5e-7 (A&S), measured ≤ 2e-7 with fastExp.
-@inline(__always)
-public func fastErf(_ x: Lanes) -> Lanes {
-    let ax = x.replacing(with: -x, where: x .< 0)
-    let t = 1 / (1 + 0.327_591_1 * ax)
-    var poly: Lanes = Lanes(repeating: 1.061_405_429)
-    poly = poly * t - 1.453_152_027
-    poly = poly * t + 1.421_413_741
-    poly = poly * t - 0.284_496_736
-    poly = poly * t + 0.254_829_592
-    let y = 1 - poly * t * fastExp(-ax * ax)
-    return y.replacing(with: -y, where: x .< 0)
-}
 
 /// Visits `range` eight values at a time: `body(i, width)` with width 8, then once with the
 /// shorter tail (load and store it with `loadLanes`/`storeLanes`).

@@ -5,8 +5,9 @@
 // Why C: Swift has no per-function target attribute, and its default x86-64 target is SSE2, so
 // `SIMD8<Float>` runs as two 4-lane halves without FMA; a whole-module `-target-cpu` would make
 // the binary CPU-specific. clang's `__attribute__((target("avx2,fma")))` plus a cpuid check
-// keeps one portable binary. The formulas are those of TensorCore/FastMath.swift (Cephes exp,
-// Abramowitz & Stegun erf, exp-based tanh), so both builds agree with the float64 tests.
+// keeps one portable binary. The formulas (Cephes exp, the same as TensorCore/FastMath.swift's;
+// Abramowitz & Stegun erf; exp-based tanh) use only multiplies, adds and selects, so both builds
+// agree with the float64 tests.
 #pragma once
 #include <stddef.h>
 
