@@ -83,6 +83,41 @@ final class InputsAndMergeTests: XCTestCase {
         assertThrows(try ShardMerge.merge([parts[0], parts[0]], to: dir.appendingPathComponent("x.npz")), ["more than one part"])
     }
 
+    /// Shards of a labelled ADM batch keep their labels (`arr_1`) through the merge, in index
+    /// order, on both of its paths (blocks copied in part order, rows gathered in memory); a mix
+    /// of labelled and unlabelled parts is refused rather than merged without labels.
+    func testMergingKeepsLabels() throws {
+        let dir = try temporaryDirectory(self)
+        func part(_ name: String, rows: [Int], labelled: Bool = true) throws -> URL {
+            let url = dir.appendingPathComponent(name)
+            func pick(_ t: Tensor) -> NpyArray {
+                let d = t.shape[1]
+                return NpyArray(floats: rows.flatMap { Array(t.buffer[($0 * d)..<($0 * d + d)]) }, shape: [rows.count, d])
+            }
+            var arrays = [("pool", pick(s.pool)), ("spatial", pick(s.spatial)),
+                          ("index", NpyArray(int64: rows.map { Int64($0) }, shape: [rows.count]))]
+            if labelled { arrays.append(("arr_1", NpyArray(int64: rows.map { Int64($0 % 7) }, shape: [rows.count]))) }
+            try writeNpz(arrays, to: url)
+            return url
+        }
+        let want = (0..<400).map { Int64($0 % 7) }
+        let blocks = [try part("late.npz", rows: Array(200..<400)), try part("early.npz", rows: Array(0..<200))]
+        let merged = dir.appendingPathComponent("merged.npz")
+        _ = try ShardMerge.merge(blocks, to: merged)
+        XCTAssertEqual(try NpzFile(contentsOf: merged).array("arr_1").asInt64(), want, "labels of parts copied block by block")
+        let interleaved = [try part("even.npz", rows: Array(stride(from: 0, to: 400, by: 2))),
+                           try part("odd.npz", rows: Array(stride(from: 1, to: 400, by: 2)))]
+        let merged2 = dir.appendingPathComponent("merged2.npz")
+        _ = try ShardMerge.merge(interleaved, to: merged2)
+        XCTAssertEqual(try NpzFile(contentsOf: merged2).array("arr_1").asInt64(), want, "labels of parts reordered in memory")
+
+        let unlabelled = try part("unlabelled.npz", rows: Array(0..<200), labelled: false)
+        assertThrows(try ShardMerge.merge([blocks[0], unlabelled], to: dir.appendingPathComponent("m.npz")),
+                     ["unlabelled.npz", "arr_1", "late.npz"])
+        assertThrows(try ShardMerge.merge([unlabelled, blocks[0]], to: dir.appendingPathComponent("m2.npz")),
+                     ["unlabelled.npz", "arr_1", "late.npz"])
+    }
+
     func testRefusals() throws {
         let dir = try temporaryDirectory(self)
         // A features file from another layer (768-wide "pool").

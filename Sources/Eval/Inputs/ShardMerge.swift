@@ -77,7 +77,7 @@ public enum ShardMerge {
 
     static func mergeFeatures(_ parts: [URL], to output: URL) throws -> Summary {
         // First the small things of every part (shapes, meta, index), all checked before writing.
-        struct Part { let npz: NpzFile; let index: [Int64]; let float32: Bool; let hasSpatial: Bool }
+        struct Part { let npz: NpzFile; let index: [Int64]; let float32: Bool; let hasSpatial: Bool; let labels: [Int64]? }
         var infos: [Part] = [], metaReference: (URL, [String: Any])?, rowsSoFar = 0
         for url in parts {
             let npz = try NpzFile(contentsOf: url)
@@ -99,7 +99,17 @@ public enum ShardMerge {
             rowsSoFar += n
             let hasSpatial = npz.contains("spatial")
             let float32 = try npz.header("pool").dtype == .float32 && (!hasSpatial || npz.header("spatial").dtype == .float32)
-            infos.append(Part(npz: npz, index: index, float32: float32, hasSpatial: hasSpatial))
+            // The labels of an ADM batch's shard (`arr_1`, for label accuracy) travel with its rows.
+            let labels = npz.contains("arr_1") ? try npz.array("arr_1").asInt64() : nil
+            if let labels, labels.count != n {
+                throw FormatError(url, field: "arr_1", expected: "one label per row (\(n))", found: "\(labels.count) labels")
+            }
+            if let first = infos.first, (first.labels == nil) != (labels == nil) {
+                let (with, without) = labels == nil ? (parts[0], url) : (url, parts[0])
+                throw FormatError(without, field: "arr_1", expected: "labels, as \(with.lastPathComponent) has (the merge would drop them)",
+                                  found: "none")
+            }
+            infos.append(Part(npz: npz, index: index, float32: float32, hasSpatial: hasSpatial, labels: labels))
         }
         let index = infos.flatMap(\.index)
         // Rows in index order; shards must not overlap.
@@ -109,6 +119,10 @@ public enum ShardMerge {
         }
         let n = index.count, hasSpatial = infos.allSatisfy(\.hasSpatial)
         var extras: [(String, NpyArray)] = [("index", NpyArray(int64: order.map { index[$0] }, shape: [n]))]
+        if infos.allSatisfy({ $0.labels != nil }) {
+            let labels = infos.flatMap { $0.labels! }
+            extras.append(("arr_1", NpyArray(int64: order.map { labels[$0] }, shape: [n])))
+        }
         if var meta = metaReference?.1 {
             for key in shardKeys { meta[key] = nil }
             meta["merged_from"] = parts.count
