@@ -21,10 +21,13 @@ final class EvalUsersTests: XCTestCase {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    func batch(_ url: URL, count: Int, seed: UInt64) throws {
+    /// An ADM batch of random 16×16 images; `labelled` adds `arr_1` (image i has label i mod 3).
+    func batch(_ url: URL, count: Int, seed: UInt64, labelled: Bool = false) throws {
         var rng = SplitMix64(seed: seed)
         let pixels = (0..<(count * 16 * 16 * 3)).map { _ in UInt8(rng.below(256)) }
-        try writeNpz([("arr_0", NpyArray(uint8: pixels, shape: [count, 16, 16, 3]))], to: url)
+        var arrays = [("arr_0", NpyArray(uint8: pixels, shape: [count, 16, 16, 3]))]
+        if labelled { arrays.append(("arr_1", NpyArray(int64: (0..<count).map { Int64($0 % 3) }, shape: [count]))) }
+        try writeNpz(arrays, to: url)
     }
 
     func testFeatureCacheThroughTheCommands() throws {
@@ -172,7 +175,7 @@ final class EvalUsersTests: XCTestCase {
     func testParallelShardsMergeToTheSinglePass() throws {
         let dir = try temporaryDirectory(self)
         let images = dir.appendingPathComponent("images.npz"), other = dir.appendingPathComponent("other.npz")
-        try batch(images, count: 10, seed: 5)
+        try batch(images, count: 10, seed: 5, labelled: true)
         try batch(other, count: 4, seed: 6)
         let out = dir.appendingPathComponent("out")
         let script = Self.packageRoot.appendingPathComponent("scripts/slurm/features-array.sbatch").path
@@ -203,7 +206,7 @@ final class EvalUsersTests: XCTestCase {
                                environment: ["DIMR_EVAL_WEIGHTS": Self.weights])
         XCTAssertEqual(made.status, 0, made.stderr)
         let merged = try NpzFile(contentsOf: out.appendingPathComponent("features.npz")), one = try NpzFile(contentsOf: single)
-        for name in ["pool", "spatial", "index"] {
+        for name in ["pool", "spatial", "index", "arr_1"] {
             XCTAssertTrue(try merged.array(name).bytes == one.array(name).bytes, "\(name): the merge equals one pass byte for byte")
         }
         let fids = try [out.appendingPathComponent("features.npz"), single].map { url in
