@@ -163,7 +163,7 @@ final class ShardedGradientTests: XCTestCase {
                 var config = TrainConfig()
                 config.seed = 3; config.batchSize = 5; config.evalEvery = 0
                 config.lossWeighting = .minSNR(gamma: 5); config.timeSampling = .logitNormal(mean: 0, std: 1)
-                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-shards-\(UUID().uuidString)")
+                let folder = try temporaryDirectory(self).appendingPathComponent("run")
                 let trainer = try Trainer(model: try makeModel(modelConfig, seed: 3), data: EmbeddedTrainingData(seed: 3, size: 8),
                                           config: config, runFolder: folder)
                 let batch = trainer.nextBatch()

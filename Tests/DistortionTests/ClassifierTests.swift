@@ -2,6 +2,7 @@ import Distortion
 import Foundation
 import TensorCore
 import TensorIO
+import TestSupport
 import XCTest
 
 /// The whole classifier on real photographs (fixtures/distortion/photos32_*.npz) with the
@@ -75,8 +76,7 @@ final class ClassifierTests: XCTestCase {
 
     func testSaveAndLoadGiveTheSameScores() throws {
         let model = try classifier()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-distortion-model-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory(self).appendingPathComponent("model")
         try model.save(to: dir)
         let loaded = try DistortionClassifier.load(from: dir)
         let images = Array(try photos("b").prefix(16))

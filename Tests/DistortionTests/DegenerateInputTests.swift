@@ -6,7 +6,7 @@ import XCTest
 final class DegenerateInputTests: XCTestCase {
     /// A reference smaller than the minimum is an error naming the file, the minimum and the count.
     func testReferenceTooSmall() throws {
-        let url = try writeBatch(Array(try photos("a").prefix(12)), name: "tiny")
+        let url = try writeBatch(Array(try photos("a").prefix(12)), name: "tiny", for: self)
         var options = DistortionTrainingOptions()
         options.progress = false
         XCTAssertThrowsError(try trainDistortionClassifier(reference: openImageSource(url), features: HandcraftedFeatures(), options: options)) { error in

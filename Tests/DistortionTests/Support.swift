@@ -2,6 +2,8 @@ import Distortion
 import Foundation
 import TensorCore
 import TensorIO
+import TestSupport
+import XCTest
 
 /// fixtures/distortion (see fixtures/distortion/COMMANDS.md for how they were made).
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -30,11 +32,9 @@ func smoothImage(width: Int, height: Int, seed: UInt64) -> RGBImage {
     return image
 }
 
-/// Writes `images` as an ADM batch in a fresh temporary folder.
-func writeBatch(_ images: [RGBImage], name: String) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-distortion-tests-\(getpid())")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    let url = dir.appendingPathComponent(name + ".npz")
+/// Writes `images` as an ADM batch in a fresh temporary folder, removed after `test`.
+func writeBatch(_ images: [RGBImage], name: String, for test: XCTestCase) throws -> URL {
+    let url = try temporaryDirectory(test).appendingPathComponent(name + ".npz")
     let w = images[0].width, h = images[0].height
     try writeNpz([("arr_0", NpyArray(uint8: images.flatMap(\.pixels), shape: [images.count, h, w, 3]))], to: url)
     return url

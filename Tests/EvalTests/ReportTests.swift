@@ -2,6 +2,7 @@ import Distortion
 import Eval
 import Foundation
 import TensorIO
+import TestSupport
 import XCTest
 
 /// The HTML report and its charts (Sources/Eval/Report).
@@ -35,8 +36,7 @@ final class ReportTests: XCTestCase {
     /// `distortion score --heatmap RUN/heatmaps` output: the report finds the PNGs (name order,
     /// the worst first) and embeds each in the same row as the run's worst grid, captioned.
     func testHeatmapsBesideTheWorstGrid() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-report-heatmaps-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: root) }
+        let root = try temporaryDirectory(self)
         let run = try makeRun("dit", in: root, withImages: true)
         let folder = run.appendingPathComponent("heatmaps")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -59,8 +59,7 @@ final class ReportTests: XCTestCase {
     /// charts, metrics table (ADM column order), embedded PNGs and the comparison are present;
     /// missing fields and unreadable lines become notes rather than errors.
     func testReportIsSelfContained() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-report-test-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: root) }
+        let root = try temporaryDirectory(self)
         let runs = try [makeRun("dit", in: root, withImages: true), makeRun("dimr", in: root, withImages: false)]
             .map { try RunDirectory($0) }
         XCTAssertEqual(runs[0].lossCurve.map(\.y), [0.9, 0.5], "text step log")
@@ -105,8 +104,7 @@ final class ReportTests: XCTestCase {
     /// lies in its folder (the demo's and any `report RUN… --compare` case); a score from another
     /// folder is not taken. Rates are drawn on a 0–100% axis even when every rate is 1.
     func testRunRateFromComparisonAndRateAxis() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-report-compare-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: root) }
+        let root = try temporaryDirectory(self)
         let dit = try makeRun("dit", in: root, withImages: false), dimr = try makeRun("dimr", in: root, withImages: false)
         try #"{"step": 400, "distortion_rate": 1}"#.write(to: dit.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
         var inside = score(97, 100), elsewhere = score(42, 100)
@@ -131,8 +129,7 @@ final class ReportTests: XCTestCase {
     /// left in .build/test-artifacts/report.html, which `.ci/run` renders in headless Chromium
     /// (scripts/check-report.sh).
     func testReferenceAndCheckpointGridsAndFIDInfinity() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dimr-report-grids-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: root) }
+        let root = try temporaryDirectory(self)
         func batch(_ url: URL, count: Int, tint: Int) throws {
             let pixels = (0..<(count * 8 * 8 * 3)).map { UInt8(($0 * 7 + tint) % 256) }
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
