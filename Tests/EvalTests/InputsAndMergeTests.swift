@@ -116,6 +116,12 @@ final class InputsAndMergeTests: XCTestCase {
                      ["unlabelled.npz", "arr_1", "late.npz"])
         assertThrows(try ShardMerge.merge([unlabelled, blocks[0]], to: dir.appendingPathComponent("m2.npz")),
                      ["unlabelled.npz", "arr_1", "late.npz"])
+        // Labels are checked as `eval` checks them: integers, one axis, named with the file.
+        let floatLabels = dir.appendingPathComponent("float-labels.npz")
+        try writeNpz([("pool", NpyArray(floats: Array(s.pool.buffer[0..<(2 * 2048)]), shape: [2, 2048])),
+                      ("arr_1", NpyArray(floats: [0, 1], shape: [2]))], to: floatLabels)
+        assertThrows(try ShardMerge.merge([floatLabels, blocks[0]], to: dir.appendingPathComponent("m3.npz")),
+                     ["float-labels.npz", "arr_1", "integer dtype"])
     }
 
     func testRefusals() throws {

@@ -94,7 +94,13 @@ public final class EvalInput {
     /// The labels the images were drawn for: `arr_1` of an ADM batch (as ADM's sampler writes
     /// it), one integer per image; nil when the file has none (folders, `.npy`, statistics).
     public func labels() throws -> [Int]? {
-        guard let npz, npz.contains("arr_1") else { return nil }
+        guard let npz else { return nil }
+        return try Self.labels(in: npz, of: url)
+    }
+
+    /// `arr_1` of an open `.npz` (at `url`, for the errors), checked as `labels()` checks it.
+    static func labels(in npz: NpzFile, of url: URL) throws -> [Int]? {
+        guard npz.contains("arr_1") else { return nil }
         let array = try npz.array("arr_1")
         guard array.shape.count == 1 else {
             throw FormatError(url, field: "arr_1", expected: "class labels, one integer per image (shape (N,))", found: "shape \(array.shape)")

@@ -100,7 +100,7 @@ public enum ShardMerge {
             let hasSpatial = npz.contains("spatial")
             let float32 = try npz.header("pool").dtype == .float32 && (!hasSpatial || npz.header("spatial").dtype == .float32)
             // The labels of an ADM batch's shard (`arr_1`, for label accuracy) travel with its rows.
-            let labels = npz.contains("arr_1") ? try npz.array("arr_1").asInt64() : nil
+            let labels = try EvalInput.labels(in: npz, of: url)?.map(Int64.init)
             if let labels, labels.count != n {
                 throw FormatError(url, field: "arr_1", expected: "one label per row (\(n))", found: "\(labels.count) labels")
             }
