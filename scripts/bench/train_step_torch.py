@@ -160,7 +160,7 @@ net = torch.compile(m) if a.compile else m
 opt = torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.03)
 # The sampling weights' EMA, updated every step as DiT's and U-ViT's trainers do (and ours), with
 # the fused multi-tensor ops (timm's ModelEmaV3 with foreach): the fastest eager form.
-live = [q for q in m.parameters()]; ema = [q.detach().clone() for q in live]
+live = list(m.parameters()); ema = [q.detach().clone() for q in live]
 B = a.batch_size
 def step():
     x0 = torch.rand(B, 3, 32, 32) * 2 - 1; y = torch.randint(0, 11, (B,)); n = torch.randint(0, 1000, (B,))

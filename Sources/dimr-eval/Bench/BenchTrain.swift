@@ -4,9 +4,10 @@ import Foundation
 import TensorCore
 import TensorIO
 
-/// `dimr-eval bench train`: one training step (forward, loss, backward, clipping, AdamW, EMA) of each
-/// tiny model (DiT, U-ViT, DiMR; batch 32) here and in eager PyTorch (scripts/bench/train_step_torch.py: the same architectures written for
-/// torch, with the same parameter counts) on the same number of threads, in one run, as speed
+/// `dimr-eval bench train`: one training step (forward, loss, backward, clipping, AdamW, EMA) of
+/// each tiny model (DiT, U-ViT, DiMR; batch 32) here and in eager PyTorch
+/// (scripts/bench/train_step_torch.py: the same architectures written for torch, with the same
+/// parameter counts) on the same number of threads, in one run, as speed
 /// ratios. `--torch-compile` adds torch.compile's figure beside eager's. With `--rounds N` the two
 /// sides alternate N times per architecture and each side's figure is the median over rounds:
 /// this host's speed drifts by ±25% within minutes, and a single pair can land on either side of it.
